@@ -1,0 +1,51 @@
+# zhixing — two commands on a fresh machine: `make demo` and `make test`.
+# Every target installs what it needs; a second run skips what is already there.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+JARS   := jars/.complete
+DEMO   := .demo
+
+# Spark's Python workers must run the venv's interpreter, or they cannot import lightgbm.
+export PYSPARK_PYTHON := $(abspath $(PY))
+export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
+
+.PHONY: setup jars demo test bench clean help
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make demo   - set up and run the nightly pipeline on data/sample/"
+	@echo "make test   - set up and run the whole test suite"
+	@echo "make jars   - put the Delta jars in ./jars for air-gapped clusters"
+	@echo "make bench  - ingestion benchmark (writes BENCHMARKS.md figures)"
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+setup: $(STAMP) $(JARS)
+
+$(JARS): $(STAMP) conf/base.yaml
+	$(PY) -m jobs.fetch_jars --conf conf/base.yaml --dest jars
+	@touch $@
+
+jars: $(JARS)
+
+demo: setup
+	rm -rf $(DEMO)
+	$(PY) -m jobs.demo --conf conf/local.yaml --landing data/sample/landing --lake $(DEMO)/lake
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) -m benchmarks.ingest --persons 100000 --workdir bench
+
+clean:
+	rm -rf $(DEMO) lake spark-warehouse .pytest_cache

@@ -1,0 +1,293 @@
+"""Landing -> bronze: every complete, not-yet-ingested batch, reconciled.
+
+For each dataset, all its pending batches are read together (one scan), then
+    1. batches whose files disagree with the manifest, or do not decode, are
+       rejected whole;
+    2. exact duplicates within a batch are dropped and counted;
+    3. rows that break a rule, or share a key with different content, go to
+       the dataset's quarantine with a reason;
+    4. the rest load into `bronze/<domain>_<dataset>`.
+Bronze and quarantine rows of a batch are replaced as a unit (Delta
+`replaceWhere` on `batch_dt`), so a re-delivered batch never leaves two copies.
+The ingestion log records one row per batch attempt, and a batch is pending
+when no log row has its current fingerprint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from pipelines import storage
+from pipelines.bronze.landing import Batch, BatchRejected, discover_batches
+from pipelines.bronze.read import CsvLayout, inspect_csv_headers, read_raw
+from pipelines.bronze.validate import validate_records
+from pipelines.config import Settings
+from pipelines.contract import Dataset, load_contract
+
+__all__ = ["BatchResult", "IngestReport", "ingest", "INGEST_LOG_SCHEMA", "LINEAGE_COLUMNS"]
+
+log = logging.getLogger(__name__)
+
+LINEAGE_COLUMNS = ["batch_dt", "source_file", "source_row", "ingested_at", "row_hash"]
+INGEST_LOG_SCHEMA = T.StructType([
+    T.StructField("run_id", T.StringType()),
+    T.StructField("dataset", T.StringType()),
+    T.StructField("batch_dt", T.DateType()),
+    T.StructField("fingerprint", T.StringType()),
+    T.StructField("status", T.StringType()),            # loaded | rejected
+    T.StructField("reason_code", T.StringType()),
+    T.StructField("reason_detail", T.StringType()),
+    T.StructField("files", T.ArrayType(T.StringType())),
+    T.StructField("rows_manifest", T.LongType()),
+    T.StructField("rows_in_files", T.LongType()),
+    T.StructField("rows_loaded", T.LongType()),
+    T.StructField("rows_quarantined", T.LongType()),
+    T.StructField("rows_duplicate", T.LongType()),
+    T.StructField("extra_columns", T.ArrayType(T.StringType())),
+    T.StructField("missing_optional_columns", T.ArrayType(T.StringType())),
+    T.StructField("started_at", T.TimestampType()),
+    T.StructField("finished_at", T.TimestampType()),
+])
+
+
+@dataclass
+class BatchResult:
+    dataset: str
+    batch_dt: dt.date
+    status: str                       # loaded | rejected | waiting
+    fingerprint: str = ""
+    reason_code: str | None = None
+    reason_detail: str | None = None
+    files: list[str] = field(default_factory=list)
+    rows_manifest: int | None = None
+    rows_in_files: int | None = None
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    extra_columns: list[str] = field(default_factory=list)
+    missing_optional_columns: list[str] = field(default_factory=list)
+
+    @property
+    def reconciles(self) -> bool:
+        return self.status != "loaded" or (
+            self.rows_in_files == self.rows_loaded + self.rows_quarantined + self.rows_duplicate)
+
+
+@dataclass
+class IngestReport:
+    run_id: str
+    results: list[BatchResult]
+    seconds: float = 0.0
+
+    @property
+    def rejected(self) -> list[BatchResult]:
+        return [r for r in self.results if r.status == "rejected"]
+
+    def to_text(self) -> str:
+        """The reconciliation table printed at the end of a run."""
+        header = f"{'dataset':<24}{'batch dt':<12}{'status':<10}{'in files':>9}{'loaded':>9}{'quarant.':>9}{'dupes':>7}  note"
+        lines = [header, "-" * len(header)]
+        for r in self.results:
+            note = r.reason_detail or ""
+            if r.extra_columns:
+                note = f"extra column(s) kept: {', '.join(r.extra_columns)}" + (f"; {note}" if note else "")
+            counts = (f"{r.rows_in_files if r.rows_in_files is not None else '-':>9}{r.rows_loaded:>9}"
+                      f"{r.rows_quarantined:>9}{r.rows_duplicate:>7}") if r.status == "loaded" else f"{'-':>9}{'-':>9}{'-':>9}{'-':>7}"
+            lines.append(f"{r.dataset:<24}{r.batch_dt.isoformat():<12}{r.status:<10}{counts}  {note}"[:400])
+        done = [r for r in self.results if r.status == "loaded"]
+        lines.append("-" * len(header))
+        lines.append(f"{len(done)} batch(es) loaded, {len(self.rejected)} rejected, "
+                     f"{sum(r.status == 'waiting' for r in self.results)} waiting for _SUCCESS; "
+                     f"rows: {sum(r.rows_loaded for r in done)} loaded, {sum(r.rows_quarantined for r in done)} "
+                     f"quarantined, {sum(r.rows_duplicate for r in done)} duplicates; {self.seconds:.1f}s")
+        return "\n".join(lines)
+
+
+def _ingested_fingerprints(spark: SparkSession, log_uri: str) -> set[tuple[str, dt.date, str]]:
+    if not storage.delta_exists(spark, log_uri):
+        return set()
+    rows = storage.read_delta(spark, log_uri).select("dataset", "batch_dt", "fingerprint").distinct().collect()
+    return {(r.dataset, r.batch_dt, r.fingerprint) for r in rows}
+
+
+def _file_stats(raw: DataFrame) -> dict[tuple[dt.date, str], tuple[int, int | None]]:
+    """Per (batch, file name): record count and the first row that failed to decode."""
+    stats = (raw.groupBy("batch_dt", F.regexp_extract("_file", r"([^/]+)$", 1).alias("name"))
+             .agg(F.count(F.lit(1)).alias("rows"), F.min(F.when(F.col("_bad_encoding"), F.col("_row"))).alias("bad_row"))
+             .collect())
+    return {(r.batch_dt, r["name"]): (r.rows, r.bad_row) for r in stats}
+
+
+def _check_against_files(batch: Batch, stats: dict) -> int:
+    """Reject the batch unless every file decodes and has the manifest's row count."""
+    total = 0
+    for entry in batch.data_files:
+        rows, bad_row = stats.get((batch.batch_dt, entry.name), (0, None))
+        if bad_row is not None:
+            raise BatchRejected("undecodable",
+                                f"{entry.uri} row {bad_row}: not valid {batch.dataset.encoding}")
+        expected = batch.manifest_rows[entry.name]
+        if rows != expected:
+            raise BatchRejected("row_count_mismatch",
+                                f"{entry.uri}: manifest says {expected} rows, file has {rows}")
+        total += rows
+    return total
+
+
+def classify(validated: DataFrame, dataset: Dataset) -> DataFrame:
+    """Add `_outcome` (loaded | quarantined | duplicate) and the final `_reasons`."""
+    first_copy = Window.partitionBy("batch_dt", "row_hash").orderBy("_file", "_row")
+    df = validated.withColumn("_copy", F.row_number().over(first_copy))
+    is_candidate = (F.col("_copy") == 1) & (F.size("_reasons") == 0)
+    same_key = Window.partitionBy("batch_dt", *dataset.key)
+    candidate_hash = F.when(is_candidate, F.col("row_hash"))
+    conflict = is_candidate & (F.min(candidate_hash).over(same_key) != F.max(candidate_hash).over(same_key))
+    key_text = ",".join(dataset.key)
+    reasons = F.when(conflict, F.array(F.lit(f"key_conflict:{key_text}"))).otherwise(F.col("_reasons"))
+    outcome = (F.when(F.col("_copy") > 1, "duplicate")
+               .when(F.size(reasons) > 0, "quarantined").otherwise("loaded"))
+    return df.withColumn("_reasons", reasons).withColumn("_outcome", outcome).drop("_copy")
+
+
+def _bronze_rows(classified: DataFrame, dataset: Dataset, ingested_at: dt.datetime) -> DataFrame:
+    return classified.where(F.col("_outcome") == "loaded").select(
+        "batch_dt", F.col("_file").alias("source_file"), F.col("_row").alias("source_row"),
+        F.lit(ingested_at).alias("ingested_at"), "row_hash",
+        *dataset.column_names, F.col("_extra").alias("extra_columns"),
+    )
+
+
+def _quarantine_rows(classified: DataFrame, ingested_at: dt.datetime) -> DataFrame:
+    return classified.where(F.col("_outcome") == "quarantined").select(
+        "batch_dt", F.col("_file").alias("source_file"), F.col("_row").alias("source_row"),
+        F.lit(ingested_at).alias("ingested_at"), "row_hash",
+        F.split(F.col("_reasons")[0], ":", 2)[0].alias("reason_code"),
+        F.array_join("_reasons", "; ").alias("reason_detail"),
+        F.col("_raw_text").alias("raw_text"), F.col("_raw_fields").alias("raw_fields"),
+    )
+
+
+def _batches_condition(batches: list[Batch]) -> str:
+    return "batch_dt IN (" + ", ".join(f"DATE'{b.batch_dt.isoformat()}'" for b in batches) + ")"
+
+
+def _ingest_dataset(spark: SparkSession, settings: Settings, dataset: Dataset,
+                    pending: list[Batch], ingested_at: dt.datetime) -> list[BatchResult]:
+    started = time.monotonic()
+    results: dict[int, BatchResult] = {}
+    layouts: dict[str, CsvLayout] = {}
+    accepted: list[Batch] = []
+    for batch in pending:
+        result = BatchResult(dataset.name, batch.batch_dt, "loaded", batch.fingerprint,
+                             files=[f.name for f in batch.data_files],
+                             rows_manifest=sum(batch.manifest_rows.values()) if batch.manifest_rows else None)
+        results[id(batch)] = result
+        try:
+            if batch.rejection:
+                raise batch.rejection
+            if dataset.format == "csv":
+                layouts[batch.uri] = layout = inspect_csv_headers(spark, batch)
+                result.extra_columns, result.missing_optional_columns = layout.extra_columns, layout.missing_optional
+            accepted.append(batch)
+        except BatchRejected as rejected:
+            result.status, result.reason_code, result.reason_detail = "rejected", rejected.reason_code, rejected.detail
+
+    if accepted:
+        raw = read_raw(spark, dataset, accepted, layouts).persist(StorageLevel.MEMORY_AND_DISK)
+        stats = _file_stats(raw)
+        loadable = []
+        for batch in accepted:
+            result = results[id(batch)]
+            try:
+                result.rows_in_files = _check_against_files(batch, stats)
+                loadable.append(batch)
+            except BatchRejected as rejected:
+                result.status, result.reason_code, result.reason_detail = "rejected", rejected.reason_code, rejected.detail
+        if dataset.format == "jsonl":
+            extras = raw.select(F.explode(F.map_keys("_extra"))).distinct().collect()
+            for batch in loadable:
+                results[id(batch)].extra_columns = sorted(r[0] for r in extras)
+        if loadable:
+            _load(spark, settings, dataset, raw, loadable, results, ingested_at)
+        raw.unpersist()
+
+    out = list(results.values())
+    for result in out:
+        if result.status == "rejected":
+            log.error("batch rejected: %s dt=%s %s: %s", result.dataset, result.batch_dt,
+                      result.reason_code, result.reason_detail)
+    log.info("stage=ingest dataset=%s batches=%d rows_in=%d loaded=%d quarantined=%d duplicates=%d seconds=%.1f",
+             dataset.name, len(out), sum(r.rows_in_files or 0 for r in out), sum(r.rows_loaded for r in out),
+             sum(r.rows_quarantined for r in out), sum(r.rows_duplicate for r in out), time.monotonic() - started)
+    return out
+
+
+def _load(spark: SparkSession, settings: Settings, dataset: Dataset, raw: DataFrame, loadable: list[Batch],
+          results: dict[int, BatchResult], ingested_at: dt.datetime) -> None:
+    wanted = [b.batch_dt for b in loadable]
+    validated = validate_records(raw.where(F.col("batch_dt").isin(wanted)), dataset,
+                                 settings.ingest.event_time_tolerance_days)
+    classified = classify(validated, dataset).persist(StorageLevel.MEMORY_AND_DISK)
+    condition = _batches_condition(loadable)
+    storage.replace_where(_bronze_rows(classified, dataset, ingested_at),
+                          settings.table("bronze", dataset.table_name), condition, partition_by=["batch_dt"])
+    storage.replace_where(_quarantine_rows(classified, ingested_at),
+                          settings.table("bronze", f"{dataset.table_name}_quarantine"), condition,
+                          partition_by=["batch_dt"])
+    counts = classified.groupBy("batch_dt").pivot("_outcome", ["loaded", "quarantined", "duplicate"]).count().collect()
+    classified.unpersist()
+    by_dt = {r.batch_dt: r for r in counts}
+    for batch in loadable:
+        result = results[id(batch)]
+        row = by_dt.get(batch.batch_dt)
+        result.rows_loaded = (row["loaded"] or 0) if row else 0
+        result.rows_quarantined = (row["quarantined"] or 0) if row else 0
+        result.rows_duplicate = (row["duplicate"] or 0) if row else 0
+        if not result.reconciles:
+            raise RuntimeError(f"reconciliation failed for {batch.label}: {asdict(result)}")
+
+
+def _write_log(spark: SparkSession, settings: Settings, report: IngestReport,
+               started_at: dt.datetime, finished_at: dt.datetime) -> None:
+    rows = [
+        (report.run_id, r.dataset, r.batch_dt, r.fingerprint, r.status, r.reason_code, r.reason_detail,
+         r.files, r.rows_manifest, r.rows_in_files, r.rows_loaded, r.rows_quarantined, r.rows_duplicate,
+         r.extra_columns, r.missing_optional_columns, started_at, finished_at)
+        for r in report.results if r.status in ("loaded", "rejected")
+    ]
+    if rows:
+        storage.append(spark.createDataFrame(rows, INGEST_LOG_SCHEMA), settings.table("bronze", "ingest_log"))
+
+
+def ingest(spark: SparkSession, settings: Settings, dataset_names: list[str] | None = None) -> IngestReport:
+    """Ingest every complete batch not yet ingested with its current content."""
+    started = time.monotonic()
+    started_at = dt.datetime.now()
+    run_id = uuid.uuid4().hex[:12]
+    contract = load_contract()
+    datasets = [contract[name] for name in (dataset_names or contract)]
+    done = _ingested_fingerprints(spark, settings.table("bronze", "ingest_log"))
+    batches = discover_batches(spark, settings.paths.landing, datasets)
+    log.info("stage=discover landing=%s batches=%d complete=%d", settings.paths.landing,
+             len(batches), sum(b.is_complete for b in batches))
+    results: list[BatchResult] = []
+    for dataset in datasets:
+        mine = [b for b in batches if b.dataset is dataset]
+        results += [BatchResult(dataset.name, b.batch_dt, "waiting", reason_detail="no _SUCCESS yet")
+                    for b in mine if not b.is_complete]
+        pending = [b for b in mine if b.is_complete and (dataset.name, b.batch_dt, b.fingerprint) not in done]
+        if pending:
+            results += _ingest_dataset(spark, settings, dataset, pending, started_at)
+    report = IngestReport(run_id, sorted(results, key=lambda r: (r.dataset, r.batch_dt)))
+    _write_log(spark, settings, report, started_at, dt.datetime.now())
+    report.seconds = time.monotonic() - started
+    return report

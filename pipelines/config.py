@@ -1,0 +1,157 @@
+"""Typed configuration, loaded once when a job starts.
+
+YAML files may `extends:` another file (relative to themselves); the child is
+deep-merged over the parent. Validation happens here, at the edge: an unknown
+key or a bad value raises `ConfigError` naming the key, so a typo in a court's
+config fails before any data is touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+__all__ = ["ConfigError", "Settings", "load_settings", "to_uri"]
+
+
+class ConfigError(ValueError):
+    """A configuration file or flag is wrong; the message names the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_URI_SCHEMES = ("file://", "hdfs://", "s3a://", "abfss://", "gs://")
+
+
+def to_uri(location: str) -> str:
+    """Turn a local path into an absolute `file:` URI; leave real URIs alone."""
+    if location.startswith(_URI_SCHEMES):
+        return location.rstrip("/")
+    if "://" in location:
+        raise ConfigError(f"unsupported URI scheme in {location!r}; use a path, {', '.join(_URI_SCHEMES)}")
+    return Path(location).expanduser().resolve().as_uri()
+
+
+class Paths(_Strict):
+    landing: str
+    lake: str
+
+    @field_validator("landing", "lake")
+    @classmethod
+    def _as_uri(cls, value: str) -> str:
+        return to_uri(value)
+
+
+class SparkSettings(_Strict):
+    master: str = "local[*]"
+    app_name: str = "zhixing"
+    shuffle_partitions: int = Field(8, ge=1)
+    driver_memory: str = "4g"
+    timezone: str = "Asia/Shanghai"
+    delta_package: str
+    jars_dir: str | None = None
+    ivy_dir: str | None = None
+    extra: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("driver_memory")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        if not re.fullmatch(r"\d+[kmgt]", value.lower()):
+            raise ValueError("must look like 512m or 4g")
+        return value
+
+    @field_validator("delta_package")
+    @classmethod
+    def _coordinate(cls, value: str) -> str:
+        if value.count(":") != 2:
+            raise ValueError("must be a Maven coordinate group:artifact:version")
+        return value
+
+
+class Privacy(_Strict):
+    secret_env_var: str = "ZHIXING_PSEUDONYM_SECRET"
+    allow_dev_secret: bool = False
+
+
+class IngestSettings(_Strict):
+    event_time_tolerance_days: int = Field(1, ge=0)
+
+
+class Settings(_Strict):
+    """Everything a job needs to know, after flags have overridden the files."""
+
+    env: Literal["local", "cluster"]
+    paths: Paths
+    spark: SparkSettings
+    privacy: Privacy = Privacy()
+    ingest: IngestSettings = IngestSettings()
+    run_date: dt.date | None = None
+
+    def table(self, layer: str, name: str) -> str:
+        """Location of a lake table: `<lake>/<layer>/<name>` is part of the interface."""
+        return f"{self.paths.lake}/{layer}/{name}"
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    path = path.resolve()
+    if path in seen:
+        raise ConfigError(f"{path}: circular 'extends'")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping")
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    return _deep_merge(_read_yaml(path.parent / parent, (*seen, path)), data)
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"])
+        if item["type"] == "extra_forbidden":
+            lines.append(f"{source}: unknown key '{key}'")
+        elif item["type"] == "missing":
+            lines.append(f"{source}: missing key '{key}'")
+        else:
+            lines.append(f"{source}: bad value for '{key}': {item['msg']}")
+    return "\n".join(lines)
+
+
+def load_settings(conf_file: str | Path, **overrides: Any) -> Settings:
+    """Load `conf_file` (following `extends`), apply flag overrides, validate.
+
+    Overrides use flat names: `landing`, `lake`, `run_date`; `None` means unset.
+    """
+    raw = _read_yaml(Path(conf_file))
+    for key in ("landing", "lake"):
+        if overrides.get(key) is not None:
+            raw.setdefault("paths", {})[key] = overrides[key]
+    if overrides.get("run_date") is not None:
+        raw["run_date"] = overrides["run_date"]
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, str(conf_file))) from None

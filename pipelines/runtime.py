@@ -1,0 +1,72 @@
+"""What every job shares: its flags, logging, and exit codes.
+
+Exit codes (documented in the README for schedulers):
+    0  success
+    1  unexpected failure (a bug, or the cluster fell over)
+    2  bad usage or configuration
+    3  finished, but some input was rejected (see the summary)
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+import time
+from collections.abc import Callable
+
+from pipelines.config import ConfigError, Settings, load_settings
+
+__all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_REJECTED", "job_parser", "settings_from_args", "run"]
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
+DEFAULT_CONF = "conf/local.yaml"
+
+log = logging.getLogger("zhixing")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
+
+
+def job_parser(description: str) -> argparse.ArgumentParser:
+    """The flags every job takes; they override the config file."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--conf", default=DEFAULT_CONF, help=f"YAML config (default {DEFAULT_CONF})")
+    parser.add_argument("--landing", help="landing zone URI (overrides paths.landing)")
+    parser.add_argument("--lake", help="lake root URI (overrides paths.lake)")
+    parser.add_argument("--run-date", type=_date, help="logical run date YYYY-MM-DD")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    return load_settings(args.conf, landing=args.landing, lake=args.lake, run_date=args.run_date)
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("py4j", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser,
+        argv: list[str] | None = None) -> int:
+    """Parse flags, call `main`, and map failures to exit codes."""
+    configure_logging()
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    try:
+        code = main(args)
+    except ConfigError as exc:
+        log.error("configuration error:\n%s", exc)
+        return EXIT_USAGE
+    except Exception:  # noqa: BLE001 - a job must report, not vanish
+        log.exception("job failed after %.1fs", time.monotonic() - started)
+        return EXIT_FAILURE
+    log.info("job finished with exit code %d after %.1fs", code, time.monotonic() - started)
+    return code
