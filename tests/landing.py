@@ -21,7 +21,7 @@ def count_rows(content: bytes, name: str, encoding: str) -> int:
     import io
     if name.endswith(".gz"):
         content = gzip.decompress(content)
-    text = content.decode(encoding if encoding != "utf-8" else "utf-8-sig")
+    text = content.decode(encoding if encoding != "utf-8" else "utf-8-sig", errors="replace")
     if ".jsonl" in name:
         return sum(1 for line in text.splitlines() if line.strip())
     return max(0, sum(1 for r in csv.reader(io.StringIO(text)) if r) - 1)

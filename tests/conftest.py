@@ -1,0 +1,42 @@
+"""One SparkSession for the whole suite (it takes seconds to start)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))   # tests/landing.py helpers
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from pipelines.config import load_settings
+    from pipelines.session import build_session
+
+    settings = load_settings(ROOT / "conf" / "local.yaml")
+    spark_settings = settings.spark.model_copy(update={
+        "master": "local[2]",
+        "shuffle_partitions": 1,
+        "jars_dir": str(ROOT / "jars"),
+        "ivy_dir": str(ROOT / ".ivy"),
+        "extra": {"spark.ui.enabled": "false", "spark.sql.adaptive.enabled": "false"},
+    })
+    session = build_session(spark_settings, app_name="zhixing-tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def settings_for(tmp_path):
+    """Settings pointing at a landing zone and a fresh lake under tmp_path."""
+    from pipelines.config import load_settings
+
+    def make(landing: Path, lake: Path | None = None):
+        return load_settings(ROOT / "conf" / "local.yaml", landing=str(landing), lake=str(lake or tmp_path / "lake"))
+
+    return make

@@ -1,0 +1,7 @@
+"""Paths the tests share."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf" / "local.yaml"
+SAMPLE = ROOT / "data" / "sample"
