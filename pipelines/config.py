@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 __all__ = ["ConfigError", "Settings", "load_settings", "to_uri"]
 
@@ -84,6 +84,24 @@ class IngestSettings(_Strict):
     event_time_tolerance_days: int = Field(1, ge=0)
 
 
+class LinkageSettings(_Strict):
+    """Entity-resolution weights (pipelines/silver/linkage.py). m = P(level | same
+    person); u comes from term frequencies in the data, so it is not configured."""
+
+    m_phone: float = Field(0.9, gt=0, lt=1)
+    m_name_exact: float = Field(0.85, gt=0, lt=1)
+    m_name_title: float = Field(0.1, gt=0, lt=1)        # "王先生" for 王伟 (male)
+    m_masked_id: float = Field(0.98, gt=0, lt=1)
+    link_threshold_bits: float = Field(12.0, ge=0)      # a link needs at least this match weight
+    min_margin_bits: float = Field(6.0, ge=0)            # ...and must beat the runner-up by this much
+
+    @model_validator(mode="after")
+    def _levels_leave_room_for_disagreement(self) -> "LinkageSettings":
+        if self.m_name_exact + self.m_name_title >= 1:
+            raise ValueError("m_name_exact + m_name_title must be below 1")
+        return self
+
+
 class Settings(_Strict):
     """Everything a job needs to know, after flags have overridden the files."""
 
@@ -92,6 +110,7 @@ class Settings(_Strict):
     spark: SparkSettings
     privacy: Privacy = Privacy()
     ingest: IngestSettings = IngestSettings()
+    linkage: LinkageSettings = LinkageSettings()
     run_date: dt.date | None = None
 
     def table(self, layer: str, name: str) -> str:

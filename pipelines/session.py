@@ -63,6 +63,8 @@ def build_session(settings: SparkSettings, app_name: str | None = None) -> Spark
         # Delta's default of 50 snapshot partitions is tuned for clusters.
         "spark.databricks.delta.snapshotPartitions": str(max(2, settings.shuffle_partitions)),
         "spark.sql.ansi.enabled": "true",
+        # Jobs log their own progress (stage, rows, seconds); Spark's bars garble those logs.
+        "spark.ui.showConsoleProgress": "false",
         # Spark 4 only accepts a short list of charsets unless told otherwise;
         # population/persons arrives in GBK.
         "spark.sql.legacy.javaCharsets": "true",

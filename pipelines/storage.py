@@ -12,10 +12,11 @@ import zlib
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 __all__ = [
     "FileEntry", "list_dir", "exists", "read_bytes", "read_head",
-    "delta_exists", "read_delta", "replace_where", "append", "SchemaMismatch",
+    "delta_exists", "read_delta", "replace_where", "append", "overwrite", "replace_units", "SchemaMismatch",
 ]
 
 log = logging.getLogger(__name__)
@@ -122,3 +123,36 @@ def replace_where(
 def append(df: DataFrame, uri: str, required_columns: list[str] | None = None) -> None:
     _check_columns(df, required_columns, uri)
     df.write.format("delta").mode("append").save(uri)
+
+
+def overwrite(df: DataFrame, uri: str, required_columns: list[str] | None = None) -> None:
+    """Replace a whole table in one transaction (a full rebuild)."""
+    _check_columns(df, required_columns, uri)
+    df.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(uri)
+
+
+def replace_units(spark: SparkSession, uri: str, recomputed: DataFrame, affected: DataFrame,
+                  unit: list[str], key: list[str]) -> None:
+    """Make the rows of the `affected` units equal `recomputed`, in one MERGE.
+
+    Rows of an affected unit that `recomputed` no longer holds are deleted, so
+    a corrected re-delivery that drops a record removes it here too. Creates
+    the table from `recomputed` if it does not exist yet.
+    """
+    from delta.tables import DeltaTable
+
+    if not delta_exists(spark, uri):
+        overwrite(recomputed, uri)
+        return
+    target = DeltaTable.forPath(spark, uri)
+    stale = (target.toDF().join(affected, unit, "left_semi")
+             .join(recomputed.select(*key), key, "left_anti").select(*key))
+    source = (recomputed.withColumn("_op", F.lit("upsert"))
+              .unionByName(stale.withColumn("_op", F.lit("delete")), allowMissingColumns=True))
+    columns = recomputed.columns
+    (target.alias("t")
+     .merge(source.alias("s"), " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key))
+     .whenMatchedDelete(condition="s._op = 'delete'")
+     .whenMatchedUpdate(condition="s._op = 'upsert'", set={c: f"s.`{c}`" for c in columns})
+     .whenNotMatchedInsert(condition="s._op = 'upsert'", values={c: f"s.`{c}`" for c in columns})
+     .execute())

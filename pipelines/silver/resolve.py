@@ -1,0 +1,71 @@
+"""Run entity resolution and carry its links into silver.
+
+Writes `silver/entity_links` (one row per order and social account: the
+person's key or none, the decision, the evidence) and sets `person_key` and
+`match_confidence` on `silver/ecommerce_orders` and `silver/social_accounts`.
+Raw IDs exist only inside this step (read from bronze) and are pseudonymised
+before anything is written.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from pyspark.sql import Column, SparkSession
+from pyspark.sql import functions as F
+
+from pipelines import storage
+from pipelines.config import Settings
+from pipelines.silver.linkage import link_records, order_records, social_records
+
+__all__ = ["resolve_entities", "LINKED_TABLES"]
+
+log = logging.getLogger(__name__)
+
+# silver table -> (link source, the table's record id column)
+LINKED_TABLES = {"ecommerce_orders": ("ecommerce/orders", "order_id"),
+                 "social_accounts": ("social/accounts", "account_id")}
+
+
+def resolve_entities(spark: SparkSession, settings: Settings, pseudonymise: Callable[[Column], Column]) -> None:
+    started = time.monotonic()
+    persons_uri = settings.table("bronze", "population_persons")
+    if not storage.delta_exists(spark, persons_uri):
+        log.warning("no bronze persons yet: entity resolution skipped")
+        return
+    sources = []
+    for uri, shape in ((settings.table("bronze", "ecommerce_orders"), order_records),
+                       (settings.table("bronze", "social_accounts"), social_records)):
+        if storage.delta_exists(spark, uri):
+            sources.append(shape(storage.read_delta(spark, uri)))
+    if not sources:
+        return
+    records = sources[0] if len(sources) == 1 else sources[0].unionByName(sources[1])
+    links = link_records(records, storage.read_delta(spark, persons_uri), settings.linkage)
+    links = (links.withColumn("person_key", pseudonymise(F.col("id_number"))).drop("id_number")
+             .withColumn("match_confidence", F.when(F.col("status") == "linked", F.col("match_probability"))))
+    links_uri = settings.table("silver", "entity_links")
+    storage.overwrite(links, links_uri)
+    links = storage.read_delta(spark, links_uri)
+    for table, (source, id_column) in LINKED_TABLES.items():
+        uri = settings.table("silver", table)
+        if storage.delta_exists(spark, uri):
+            _apply(spark, uri, links.where(F.col("source") == source), id_column)
+    counts = {r.status: r["count"] for r in links.groupBy("status").count().collect()}
+    log.info("stage=entity_resolution records=%d statuses=%s seconds=%.1f",
+             sum(counts.values()), counts, time.monotonic() - started)
+
+
+def _apply(spark: SparkSession, uri: str, links, id_column: str) -> None:
+    """Set each record's person_key and confidence where they changed."""
+    from delta.tables import DeltaTable
+
+    source = links.select(F.col("record_id").alias(id_column), "person_key", "match_confidence")
+    changed = "NOT (t.person_key <=> s.person_key) OR NOT (t.match_confidence <=> s.match_confidence)"
+    (DeltaTable.forPath(spark, uri).alias("t")
+     .merge(source.alias("s"), f"t.{id_column} = s.{id_column}")
+     .whenMatchedUpdate(condition=changed, set={"person_key": "s.person_key",
+                                                "match_confidence": "s.match_confidence"})
+     .execute())
