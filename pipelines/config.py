@@ -82,6 +82,7 @@ class Privacy(_Strict):
 
 class IngestSettings(_Strict):
     event_time_tolerance_days: int = Field(1, ge=0)
+    parallel_datasets: int = Field(4, ge=1, le=32)   # datasets ingested at the same time
 
 
 class LinkageSettings(_Strict):
@@ -89,6 +90,7 @@ class LinkageSettings(_Strict):
     person); u comes from term frequencies in the data, so it is not configured."""
 
     m_phone: float = Field(0.9, gt=0, lt=1)
+    m_phone_other_time: float = Field(0.05, gt=0, lt=1)  # an old number still in the address book
     m_name_exact: float = Field(0.85, gt=0, lt=1)
     m_name_title: float = Field(0.1, gt=0, lt=1)        # "王先生" for 王伟 (male)
     m_masked_id: float = Field(0.98, gt=0, lt=1)
@@ -99,6 +101,8 @@ class LinkageSettings(_Strict):
     def _levels_leave_room_for_disagreement(self) -> "LinkageSettings":
         if self.m_name_exact + self.m_name_title >= 1:
             raise ValueError("m_name_exact + m_name_title must be below 1")
+        if self.m_phone + self.m_phone_other_time >= 1:
+            raise ValueError("m_phone + m_phone_other_time must be below 1")
         return self
 
 

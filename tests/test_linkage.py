@@ -92,11 +92,16 @@ def test_recycled_phone_counts_only_while_it_was_theirs(spark, persons):
     links = _link(spark, persons, [
         order("before", "王芳", "13900000004", at=dt.datetime(2022, 6, 1)),   # still D's number
         order("after", "赵敏", "13900000004", at=dt.datetime(2024, 6, 1)),    # now 赵敏's
-        order("gap", "王芳", "13900000004", at=dt.datetime(2023, 6, 1)),      # D had changed it by then
+        order("stranger", "孙丽", "13900000004", at=dt.datetime(2024, 6, 1)),
+        order("stale", "王芳", "13900000004", at=dt.datetime(2024, 6, 1)),    # D's old number, D's name
     ])
     assert (links["before"].status, links["before"].id_number) == ("linked", D)
     assert links["after"].status == "linked" and links["after"].id_number != D
-    assert links["gap"].status != "linked" and links["gap"].id_number is None
+    assert links["stranger"].status != "linked"
+    # The number was no longer D's, so only the exact name carries the link, and it beats the holder.
+    assert (links["stale"].status, links["stale"].id_number) == ("linked", D)
+    assert links["stale"].has_phone_at_time is False
+    assert links["stale"].match_weight < links["before"].match_weight
 
 
 def test_homonyms_need_more_than_the_name(spark, persons):

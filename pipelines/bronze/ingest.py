@@ -19,6 +19,7 @@ import datetime as dt
 import logging
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from pyspark import StorageLevel
@@ -280,13 +281,19 @@ def ingest(spark: SparkSession, settings: Settings, dataset_names: list[str] | N
     log.info("stage=discover landing=%s batches=%d complete=%d", settings.paths.landing,
              len(batches), sum(b.is_complete for b in batches))
     results: list[BatchResult] = []
+    work = []
     for dataset in datasets:
         mine = [b for b in batches if b.dataset is dataset]
         results += [BatchResult(dataset.name, b.batch_dt, "waiting", reason_detail="no _SUCCESS yet")
                     for b in mine if not b.is_complete]
         pending = [b for b in mine if b.is_complete and (dataset.name, b.batch_dt, b.fingerprint) not in done]
         if pending:
-            results += _ingest_dataset(spark, settings, dataset, pending, started_at)
+            work.append((dataset, pending))
+    # Datasets are independent: running a few at once keeps the cores busy
+    # while another dataset waits on a Delta commit or the driver.
+    with ThreadPoolExecutor(max_workers=settings.ingest.parallel_datasets) as pool:
+        for dataset_results in pool.map(lambda item: _ingest_dataset(spark, settings, *item, started_at), work):
+            results += dataset_results
     report = IngestReport(run_id, sorted(results, key=lambda r: (r.dataset, r.batch_dt)))
     _write_log(spark, settings, report, started_at, dt.datetime.now())
     report.seconds = time.monotonic() - started

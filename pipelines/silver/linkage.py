@@ -4,9 +4,10 @@ Orders and social accounts carry no full ID, so linking them is inference
 (contract section 5). The design follows Splink's Fellegi-Sunter model, in
 Spark SQL:
 
-* **Blocking.** Candidates come from (1) the phone, counted only while it was
-  that person's (person versions say when a number changed: phones are
-  recycled), and (2) the masked ID plus the exact name. Both joins are
+* **Blocking.** Candidates come from (1) the phone: anyone who ever held the
+  number, with strong evidence only while it was theirs (person versions say
+  when a number changed: phones are recycled), and (2) the masked ID plus the
+  exact name. Both joins are
   equi-joins on selective keys, so a very common name never forms a block by
   itself, and a phone shared by thousands of orders meets only the one or two
   people who held it.
@@ -85,18 +86,23 @@ def person_phone_periods(versions: DataFrame) -> DataFrame:
 
 
 def _candidates(records: DataFrame, periods: DataFrame, names: DataFrame) -> DataFrame:
+    # Anyone who ever held the number is a candidate; whether they held it at
+    # the record's time is evidence, weighed in `link_records`.
+    at_time = ((F.col("p.held_from").isNull() | (F.col("r.seen_at") >= F.col("p.held_from")))
+               & (F.col("p.held_until").isNull() | (F.col("r.seen_at") < F.col("p.held_until"))))
     by_phone = (records.where(F.col("phone").isNotNull()).alias("r")
                 .join(periods.alias("p"), F.col("r.phone") == F.col("p.phone"))
-                .where((F.col("p.held_from").isNull() | (F.col("r.seen_at") >= F.col("p.held_from")))
-                       & (F.col("p.held_until").isNull() | (F.col("r.seen_at") < F.col("p.held_until"))))
-                .select("r.source", "r.record_id", "p.id_number", F.lit(True).alias("has_phone_at_time")))
+                .select("r.source", "r.record_id", "p.id_number", at_time.alias("has_phone_at_time"),
+                        F.lit(True).alias("has_phone_ever")))
     by_masked_name = (records.where(F.col("masked_id").isNotNull() & F.col("name").isNotNull()).alias("r")
                       .join(names.alias("n"), (F.col("r.masked_id") == F.col("n.masked_id"))
                             & (F.col("r.name") == F.col("n.name")))
-                      .select("r.source", "r.record_id", "n.id_number", F.lit(False).alias("has_phone_at_time")))
+                      .select("r.source", "r.record_id", "n.id_number", F.lit(False).alias("has_phone_at_time"),
+                              F.lit(False).alias("has_phone_ever")))
     return (by_phone.unionByName(by_masked_name)
             .groupBy("source", "record_id", "id_number")
-            .agg(F.max("has_phone_at_time").alias("has_phone_at_time")))
+            .agg(F.max("has_phone_at_time").alias("has_phone_at_time"),
+                 F.max("has_phone_ever").alias("has_phone_ever")))
 
 
 def _title(name: Column) -> tuple[Column, Column]:
@@ -147,7 +153,8 @@ def link_records(records: DataFrame, persons: DataFrame, settings: LinkageSettin
     compared = (_candidates(records, periods, names)
                 .join(records.select("source", "record_id", "name", "phone", "masked_id"), ["source", "record_id"])
                 .join(people, "id_number")
-                .groupBy("source", "record_id", "id_number", "has_phone_at_time", "name", "phone", "masked_id")
+                .groupBy("source", "record_id", "id_number", "has_phone_at_time", "has_phone_ever",
+                         "name", "phone", "masked_id")
                 .agg(F.max(F.col("_person_name") == F.col("name")).alias("is_exact"),
                      F.max((F.substring("_person_name", 1, F.length(title_surname)) == title_surname)
                            & (F.col("_person_gender") == title_gender)).alias("is_title"))
@@ -165,7 +172,9 @@ def link_records(records: DataFrame, persons: DataFrame, settings: LinkageSettin
     is_masked_match = F.when(F.col("masked_id").isNull(), F.lit(None)).otherwise(
         F.col("masked_id") == mask_id(F.col("id_number")))
     phone_bits = (F.when(F.col("has_phone_at_time"), F.log2(F.lit(s.m_phone) / tf("phone_tf")))
-                  .when(F.col("phone").isNotNull(), math.log2(1 - s.m_phone)).otherwise(0.0))
+                  .when(F.col("has_phone_ever"), F.log2(F.lit(s.m_phone_other_time) / tf("phone_tf")))
+                  .when(F.col("phone").isNotNull(), math.log2(1 - s.m_phone - s.m_phone_other_time))
+                  .otherwise(0.0))
     name_bits = (F.when(F.col("name").isNull(), 0.0)
                  .when(F.col("is_exact"), F.log2(F.lit(s.m_name_exact) / tf("name_tf")))
                  .when(F.col("is_title"), F.log2(F.lit(s.m_name_title) / tf("surname_tf")))

@@ -1,0 +1,96 @@
+"""Ground truth that the pipeline never reads: what really happened.
+
+Tests and evaluations compare against it: the true probability and outcome of
+each case, the true owner of each order and social account, every injected
+fault, and the latent factors behind it all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import clock, outcome
+from .clock import Calendar
+from .court import CAUSES, COURTS, Cases
+from .population import Population
+from .writer import write_plain_csv
+
+FAULT_COLUMNS = ("dataset", "dt", "file", "row", "kind", "reason", "column", "detail")
+
+
+def write_truth(folder: Path, pop: Population, cases: Cases, cal: Calendar, order_owner: tuple[pa.Array, pa.Array],
+                account_owner: tuple[pa.Array, pa.Array], fault_rows: list[dict]) -> dict[str, int]:
+    folder.mkdir(parents=True, exist_ok=True)
+    lat, out, p = pop.latent, cases.out, cases.primary
+    label = outcome.label_at(cases.filed_on, out.closure, out.closed_on, cal.last_dt)
+    closed = out.closed_on < outcome.NEVER
+    date = lambda d, ok: pc.if_else(pa.array(ok), pa.array(np.where(ok, d, 0).astype(np.int32)).cast(pa.date32()),
+                                    pa.nulls(len(ok), pa.date32()))
+    write_plain_csv(folder / "case_truth.csv", {
+        "case_no": cases.case_no,
+        "court_code": COURTS[cases.court],
+        "filed_on": date(cases.filed_on, np.ones(cases.n, bool)),
+        "cause": CAUSES[cases.cause],
+        "claim_amount": cases.claim / 100.0,
+        "primary_id": pc.take(pop.id_number, pa.array(p)),
+        "true_probability": out.probability,
+        "performed_within_180": np.where(out.transferred, -1, out.performs.astype(int)),
+        "closure": np.where(out.closure >= 0, outcome.CLOSURES[np.maximum(out.closure, 0)], ""),
+        "closed_on": date(out.closed_on, closed),
+        "closure_delivered": closed & (out.closed_on <= cal.last_dt),
+        "label_at_last_dt": label,
+        "evasion": cases.evasion,
+        "paper_divorce": cases.divorced_on < outcome.NEVER,
+        "wealth": lat.wealth[p], "income": lat.income[p], "willingness": lat.willingness[p],
+        "distress": lat.distress[p],
+        **cases.factors,
+    })
+    write_plain_csv(folder / "persons_latent.csv", {
+        "id_number": pop.id_number, "wealth": lat.wealth, "income": lat.income,
+        "willingness": lat.willingness, "distress": lat.distress,
+    })
+    write_plain_csv(folder / "order_owner.csv", {"order_id": order_owner[0], "owner_id": order_owner[1]})
+    write_plain_csv(folder / "social_account_owner.csv", {"account_id": account_owner[0], "owner_id": account_owner[1]})
+    write_plain_csv(folder / "faults.csv", {c: [str(f[c]) for f in fault_rows] for c in FAULT_COLUMNS})
+    (folder / "README.md").write_text(README.format(last_dt=clock.iso(cal.last_dt)), encoding="utf-8")
+    return {"labelled": int(np.isin(label, ["0", "1"]).sum()), "label_1": int((label == "1").sum())}
+
+
+README = """# Ground truth of the synthetic landing zone
+
+Written by `pipelines.synthetic` next to `landing/`. The pipeline never reads
+these files; tests and model evaluations do. All files are UTF-8 CSV.
+
+- `case_truth.csv`: one row per case.
+  - `true_probability`: the probability of label 1 (not performed within 180
+    days) the outcome was sampled from.
+  - `performed_within_180`: the sampled outcome (1 = paid in time, 0 = not,
+    -1 = transferred to another court, excluded).
+  - `closure`, `closed_on`: the true closure, even if it lies after the last
+    batch; `closure_delivered` says whether a batch carried it.
+  - `label_at_last_dt`: the contract's label at T = {last_dt}: `0`, `1`,
+    `excluded` or `censored`.
+  - `evasion`, `paper_divorce`: whether the primary respondent hid assets
+    before filing (divorce weeks before, assets to the ex-spouse or a relative,
+    transfers, luxury spending).
+  - `wealth`, `income`, `willingness`, `distress`: latent factors of the
+    primary respondent (standardised); `willingness_mean`, `wealth_max`,
+    `log_claim_to_worth`, `prior_cases`, `n_respondents`: the other inputs of
+    the true probability.
+- `persons_latent.csv`: the latent factors of every person.
+- `order_owner.csv`: the true buyer of each e-commerce order; `owner_id` is
+  empty for buyers outside the population.
+- `social_account_owner.csv`: the true owner of each social account; empty for
+  people outside the population.
+- `faults.csv`: every injected fault. `row` is the 1-based data record number
+  in `file` (header excluded; a quoted field may span lines). `reason` is the
+  contract's reason code the pipeline should give. Batch-level faults have an
+  empty `row`: `manifest_mismatch` (reject the batch), `missing_success`
+  (leave it for a later run), `extra_column` (load it, report the column).
+  `exact_duplicate` rows are loaded once; both `key_conflict` rows are
+  quarantined.
+"""

@@ -1,0 +1,392 @@
+"""The synthetic generator writes exactly what the contract promises.
+
+The checks read the files back with nothing but the standard library (csv,
+json, gzip) and an independent reading of the contract's rules, so a file the
+generator gets wrong fails here rather than in the pipeline. Every record the
+rules reject must be listed in truth/faults.csv, and every listed fault must
+be rejected by them.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import hashlib
+import io
+import json
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+from pipelines.synthetic import DATASETS, generate
+from pipelines.synthetic.ids import is_valid_id, is_valid_uscc
+
+PERSONS, SEED = 400, 7
+BACKFILL, DAILY = "2026-10-31", 6
+BATCH_DTS = [str(dt.date(2026, 10, 31) + dt.timedelta(days=i)) for i in range(DAILY + 1)]
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("synthetic")
+    generate(out, PERSONS, SEED, backfill_dt=BACKFILL, daily_batches=DAILY, messy=True, faults=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def records(sample) -> dict:
+    """(dataset, dt) -> list of (file, row number, raw record, parsed dict or None)."""
+    out = defaultdict(list)
+    for name, ds in DATASETS.items():
+        for folder in sorted((sample / "landing" / name).glob("dt=*")):
+            for path in sorted(folder.glob("part-*")):
+                out[(name, folder.name[3:])].extend(_read(path, ds))
+    return out
+
+
+@pytest.fixture(scope="module")
+def faults(sample) -> list[dict]:
+    with open(sample / "truth" / "faults.csv", encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _text(path: Path, encoding: str) -> str:
+    raw = path.read_bytes()
+    if path.name.endswith(".gz"):
+        raw = gzip.decompress(raw)
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    return raw.decode(encoding)
+
+
+def _read(path: Path, ds) -> list[tuple]:
+    text = _text(path, "gbk" if ds.name == "population/persons" else "utf-8")
+    rows = []
+    if ds.format == "jsonl":
+        for i, line in enumerate(text.splitlines(), 1):
+            try:
+                obj = json.loads(line)
+                obj = obj if isinstance(obj, dict) else None
+            except json.JSONDecodeError:
+                obj = None
+            if obj is not None:
+                obj = {k: (None if v is None else (v if isinstance(v, str) else json.dumps(v))) for k, v in obj.items()}
+            rows.append((path.name, i, line, obj))
+        return rows
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader)
+    for i, fields in enumerate(reader, 1):
+        obj = dict(zip(header, [f if f != "" else None for f in fields])) if len(fields) == len(header) else None
+        rows.append((path.name, i, tuple(fields), obj))
+    return rows
+
+
+# ---------------------------------------------------------------- the rules
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TS = {"csv": re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"),
+       "jsonl": re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00$")}
+_MONEY = re.compile(r"^-?\d+(\.\d{1,2})?$")
+_PATTERNS = {"region": re.compile(r"^\d{6}$"), "phone": re.compile(r"^\d{11}$")}
+
+
+def _day(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text[:10]) if text else None
+    except ValueError:
+        return None
+
+
+def _parses(kind: str, value: str, fmt: str) -> bool:
+    if kind == "date":
+        return bool(_DATE.match(value)) and _day(value) is not None
+    if kind == "ts":
+        if not _TS[fmt].match(value):
+            return False
+        try:
+            dt.datetime.fromisoformat(value)
+            return True
+        except ValueError:
+            return False
+    if kind == "money":
+        return bool(_MONEY.match(value))
+    if kind == "int":
+        return value.lstrip("-").isdigit()
+    return True
+
+
+def _reasons(ds, rec: dict | None, batch_dt: str) -> set[str]:
+    """Every contract rule (sections 2, 3, 6) this record breaks, as reason codes."""
+    if rec is None:
+        return {"malformed_row"}
+    found = set()
+    for col in ds.columns:
+        value = rec.get(col.name)
+        if value is None:
+            if col.required:
+                found.add("required_missing")
+            continue
+        if not _parses(col.kind, value, ds.format):
+            found.add("unparseable_value")
+        elif col.kind == "enum" and value not in col.values:
+            found.add("unknown_enum")
+        elif col.kind == "id" and not is_valid_id(value):
+            found.add("invalid_id")
+        elif col.kind == "party_id" and not (is_valid_id(value) if rec.get("party_kind") == "person"
+                                             else is_valid_uscc(value)):
+            found.add("invalid_id")
+        elif col.kind in _PATTERNS and not _PATTERNS[col.kind].match(value):
+            found.add("invalid_format")
+    if found:
+        return found
+    r = {c: rec.get(c) for c in ds.column_names}
+    num = lambda c: float(r[c])
+    broken = {
+        "population/persons": lambda: (r["gender"] == "M") != (int(r["id_number"][16]) % 2 == 1)
+        or r["birth_date"].replace("-", "") != r["id_number"][6:14] or not 1 <= len(r["name"]) <= 20
+        or (r["phone"] is not None and not re.match(r"^1[3-9]\d{9}$", r["phone"])),
+        "marriage/registrations": lambda: r["spouse_a_id"].upper() == r["spouse_b_id"].upper(),
+        "finance/accounts": lambda: r["closed_on"] is not None and r["closed_on"] < r["opened_on"],
+        "finance/balances": lambda: num("balance") < 0,
+        "finance/transactions": lambda: num("amount") < 5000,
+        "finance/loans": lambda: num("principal") <= 0 or r["maturity_on"] < r["issued_on"]
+        or r["as_of"] < r["issued_on"] or num("outstanding") < 0 or int(r["overdue_days"]) < 0
+        or (_day(r["as_of"]) + dt.timedelta(days=1)).day != 1,
+        "finance/assets": lambda: (r["disposed_on"] is not None and r["disposed_on"] < r["acquired_on"])
+        or num("declared_value") <= 0,
+        "ecommerce/orders": lambda: num("amount") <= 0 or (r["buyer_id_masked"] is not None and not re.match(
+            r"^\d{6}\*{8}\d{3}[0-9X]$", r["buyer_id_masked"])),
+        "social/accounts": lambda: False,
+        "social/links": lambda: r["src_account"] == r["dst_account"]
+        or (r["until"] is not None and r["until"] < r["since"]),
+        "court/cases": lambda: num("claim_amount") <= 0,
+        "court/parties": lambda: r["role"] == "respondent" and r["party_kind"] != "person",
+        "court/closures": lambda: num("amount_recovered") < 0,
+        "court/dishonest": lambda: r["delisted_on"] is not None and r["delisted_on"] < r["listed_on"],
+    }[ds.name]
+    if broken():
+        return {"rule_violation"}
+    limit = _day(batch_dt) + dt.timedelta(days=1)
+    if any(rec.get(c) and _day(rec[c]) > limit for c in ds.event):
+        return {"event_time_future"}
+    return set()
+
+
+def _flag_batch(ds, rows: list[tuple], batch_dt: str) -> dict[tuple, set[str]]:
+    """(file, row) -> reasons, for every record of one batch that must not load as is."""
+    flagged, seen, by_key = {}, set(), defaultdict(set)
+    for file, row, raw, rec in rows:
+        reasons = _reasons(ds, rec, batch_dt)
+        if reasons:
+            flagged[(file, row)] = reasons
+        elif raw in seen:
+            flagged[(file, row)] = {"exact_duplicate"}
+        else:
+            seen.add(raw)
+            key = tuple((rec.get(k) or "").upper() for k in ds.key)
+            by_key[key].add((file, row, raw))
+    for members in by_key.values():
+        if len({raw for _, _, raw in members}) > 1:
+            for file, row, _ in members:
+                flagged[(file, row)] = {"key_conflict"}
+    return flagged
+
+
+# ---------------------------------------------------------------- tests
+
+def test_same_seed_gives_identical_bytes(sample, tmp_path):
+    again = tmp_path / "again"
+    generate(again, PERSONS, SEED, backfill_dt=BACKFILL, daily_batches=DAILY, messy=True, faults=True)
+
+    def digest(root: Path) -> dict[str, str]:
+        return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(root.rglob("*")) if p.is_file()}
+
+    first, second = digest(sample), digest(again)
+    assert first.keys() == second.keys()
+    assert [k for k in first if first[k] != second[k]] == []
+
+
+def test_every_dataset_has_every_batch_with_manifest(sample, records, faults):
+    mismatch = {(f["dataset"], f["dt"], f["file"]) for f in faults if f["kind"] == "manifest_mismatch"}
+    waiting = {(f["dataset"], f["dt"]) for f in faults if f["kind"] == "missing_success"}
+    assert len(mismatch) == 1 and len(waiting) == 1
+    for name, ds in DATASETS.items():
+        folders = sorted(p.name for p in (sample / "landing" / name).iterdir())
+        assert folders == [f"dt={d}" for d in BATCH_DTS], name
+        for d in BATCH_DTS:
+            folder = sample / "landing" / name / f"dt={d}"
+            manifest = json.loads((folder / "_MANIFEST.json").read_text(encoding="utf-8"))
+            assert manifest["dataset"] == name and manifest["dt"] == d
+            parts = sorted(p.name for p in folder.glob("part-*"))
+            assert sorted(manifest["files"]) == parts and parts
+            assert all(re.fullmatch(rf"part-\d{{4}}\.{ds.format}(\.gz)?", p) for p in parts)
+            assert (folder / "_SUCCESS").exists() == ((name, d) not in waiting)
+            counted = Counter(file for file, *_ in records[(name, d)])
+            for part, meta in manifest["files"].items():
+                expected = counted[part] + (1 if (name, d, part) in mismatch else 0)
+                assert meta["rows"] == expected, (name, d, part)
+
+
+def test_event_times_never_pass_batch_date_outside_faults(records, faults):
+    future = {(f["dataset"], f["dt"], f["file"], f["row"]) for f in faults if f["kind"] == "event_time_future"}
+    assert len(future) >= 10
+    for (name, d), rows in records.items():
+        ds = DATASETS[name]
+        limit = _day(d) if d != BACKFILL else _day(BACKFILL)
+        for file, row, _, rec in rows:
+            if rec is None or (name, d, file, str(row)) in future:
+                continue
+            for col in ds.event:
+                day = _day(rec.get(col))
+                if day is not None and ds.column(col).kind in ("date", "ts"):
+                    assert day <= limit + dt.timedelta(days=1), (name, d, file, row, col)
+
+
+def test_rule_breaks_are_exactly_the_listed_faults(records, faults):
+    listed = {(f["dataset"], f["dt"], f["file"], int(f["row"])): f for f in faults if f["row"]}
+    found = {}
+    for (name, d), rows in records.items():
+        for (file, row), reasons in _flag_batch(DATASETS[name], rows, d).items():
+            found[(name, d, file, row)] = reasons
+    assert sorted(set(found) - set(listed)) == [], "records that break the contract but are not listed"
+    assert sorted(set(listed) - set(found)) == [], "listed faults the contract rules do not catch"
+    alias = {"invalid_format": {"rule_violation", "invalid_format"}, "rule_violation": {"rule_violation"}}
+    for key, fault in listed.items():
+        ok = {fault["reason"]} | alias.get(fault["reason"], set())
+        if fault["dataset"] == "court/parties" and fault["reason"] == "rule_violation":
+            ok |= {"invalid_id"}  # a person ID under party_kind company
+        assert found[key] & (ok | {"invalid_format"} if fault["dataset"] == "social/accounts" else ok), (key, fault, found[key])
+
+
+def test_every_fault_kind_is_present(faults):
+    kinds = Counter(f["kind"] for f in faults)
+    expected = {"malformed_row", "invalid_json", "required_missing", "unparseable_value", "unknown_enum",
+                "invalid_id", "invalid_id_birth_date", "rule_violation", "event_time_future", "exact_duplicate",
+                "key_conflict", "manifest_mismatch", "missing_success", "extra_column"}
+    assert expected <= set(kinds), expected - set(kinds)
+    for kind in expected - {"manifest_mismatch", "missing_success", "extra_column"}:
+        assert kinds[kind] >= 2, kind
+    assert kinds["key_conflict"] % 2 == 0
+
+
+def test_identity_numbers_are_valid_outside_faults(records, faults):
+    bad_rows = {(f["dataset"], f["dt"], f["file"], f["row"]) for f in faults if f["row"]}
+    checked, lower_x = 0, 0
+    for (name, d), rows in records.items():
+        ds = DATASETS[name]
+        id_cols = [c.name for c in ds.columns if c.kind == "id"]
+        for file, row, _, rec in rows:
+            if rec is None or (name, d, file, str(row)) in bad_rows:
+                continue
+            values = [rec.get(c) for c in id_cols]
+            if name == "court/parties":
+                values.append(rec["id_number"] if rec["party_kind"] == "person" else None)
+                if rec["party_kind"] == "company":
+                    assert is_valid_uscc(rec["id_number"]), rec
+            for value in filter(None, values):
+                assert is_valid_id(value), (name, d, file, row, value)
+                checked += 1
+                lower_x += value.endswith("x")
+    assert checked > 1000 and lower_x > 0
+
+
+def test_extra_column_batch_keeps_contract_columns(sample, faults):
+    extra = next(f for f in faults if f["kind"] == "extra_column")
+    folder = sample / "landing" / extra["dataset"] / f"dt={extra['dt']}"
+    for part in folder.glob("part-*"):
+        header = next(csv.reader(io.StringIO(_text(part, "utf-8"))))
+        assert set(DATASETS[extra["dataset"]].column_names) < set(header)
+
+
+def test_messy_formats_are_all_there(sample):
+    files = list((sample / "landing").rglob("part-*"))
+    raw = {p: (gzip.decompress(p.read_bytes()) if p.name.endswith(".gz") else p.read_bytes()) for p in files}
+    assert any(p.name.endswith(".gz") for p in files)
+    assert any(b.startswith(b"\xef\xbb\xbf") for b in raw.values())
+    assert any(b"\r\n" in b for b in raw.values())
+    assert any(p.name.startswith("part-0002") for p in files)
+    persons = [b for p, b in raw.items() if "population" in str(p)]
+    assert all(not b.startswith(b"\xef\xbb\xbf") for b in persons)
+    with pytest.raises(UnicodeDecodeError):  # GBK, not UTF-8
+        b"".join(persons).decode("utf-8")
+    jsonl = b"".join(b for p, b in raw.items() if ".jsonl" in p.name)
+    assert b":null" in jsonl
+    parties = b"".join(b for p, b in raw.items() if "parties" in str(p))
+    assert b'"' in parties  # quoted names with commas or line breaks
+    headers = {next(csv.reader(io.StringIO(b.decode("utf-8-sig" if "population" not in str(p) else "gbk"))))[0]
+               for p, b in raw.items() if ".csv" in p.name and "accounts" in str(p)}
+    assert "owner_id" in headers  # columns in another order than the contract's
+
+
+def test_truth_files_and_label_rate(sample):
+    truth = sample / "truth"
+    for name in ("case_truth.csv", "order_owner.csv", "social_account_owner.csv", "persons_latent.csv",
+                 "faults.csv", "README.md"):
+        assert (truth / name).exists(), name
+    with open(truth / "case_truth.csv", encoding="utf-8", newline="") as fh:
+        cases = list(csv.DictReader(fh))
+    labels = Counter(c["label_at_last_dt"] for c in cases)
+    labelled = labels["0"] + labels["1"]
+    assert labelled >= 50
+    assert 0.3 <= labels["1"] / labelled <= 0.6, labels
+    probs = [float(c["true_probability"]) for c in cases]
+    assert min(probs) < 0.2 and max(probs) > 0.8  # spread out, not all near the mean
+    with open(truth / "order_owner.csv", encoding="utf-8", newline="") as fh:
+        owners = [r["owner_id"] for r in csv.DictReader(fh)]
+    assert 0 < owners.count("") < len(owners) / 3  # some buyers are outside the population
+
+
+def test_label_agrees_with_delivered_closures(sample, records):
+    closures = {}
+    for d in BATCH_DTS:
+        for _, _, _, rec in records[("court/closures", d)]:
+            if rec and not _reasons(DATASETS["court/closures"], rec, d):
+                closures[rec["case_no"]] = rec
+    with open(sample / "truth" / "case_truth.csv", encoding="utf-8", newline="") as fh:
+        truth = list(csv.DictReader(fh))
+    for case in truth:
+        got = closures.get(case["case_no"])
+        if case["label_at_last_dt"] == "0":
+            assert got and got["closure"] in ("executed_in_full", "settled")
+            assert _day(got["closed_on"]) <= _day(case["filed_on"]) + dt.timedelta(days=180)
+        if case["label_at_last_dt"] == "censored":
+            assert got is None
+
+
+def test_evasion_before_filing_is_observable(sample, records):
+    def clean(name):
+        return [rec for d in BATCH_DTS for _, _, _, rec in records[(name, d)]
+                if rec and not _reasons(DATASETS[name], rec, d)]
+
+    filed = {c["case_no"]: _day(c["filed_on"]) for c in clean("court/cases")}
+    respondent_filings = defaultdict(list)
+    for p in clean("court/parties"):
+        if p["role"] == "respondent" and p["case_no"] in filed:
+            respondent_filings[p["id_number"].upper()].append(filed[p["case_no"]])
+    near = lambda who, day, days: any(timedelta_ok(day, f, days) for f in respondent_filings.get(who.upper(), []))
+    divorces = [m for m in clean("marriage/registrations") if m["kind"] == "divorce"]
+    paper = [m for m in divorces if near(m["spouse_a_id"], _day(m["registered_on"]), 90)
+             or near(m["spouse_b_id"], _day(m["registered_on"]), 90)]
+    gifts = [a for a in clean("finance/assets") if a["disposed_to_id"]
+             and near(a["owner_id"], _day(a["disposed_on"]), 90)]
+    assert paper, "no divorce weeks before a filing"
+    assert gifts, "no asset handed to a person shortly before a filing"
+
+
+def timedelta_ok(event: dt.date, filing: dt.date, days: int) -> bool:
+    return filing - dt.timedelta(days=days) <= event < filing
+
+
+def test_schema_matches_project_contract_copy():
+    yaml = pytest.importorskip("yaml")
+    conf = Path(__file__).resolve().parents[1] / "conf" / "contract.yaml"
+    if not conf.exists():
+        pytest.skip("no conf/contract.yaml")
+    spec = yaml.safe_load(conf.read_text(encoding="utf-8"))["datasets"]
+    for name, ds in DATASETS.items():
+        assert tuple(spec[name]["columns"]) == ds.column_names, name
+        assert tuple(spec[name]["key"]) == ds.key, name
