@@ -5,6 +5,7 @@ Exit codes (documented in the README for schedulers):
     1  unexpected failure (a bug, or the cluster fell over)
     2  bad usage or configuration
     3  finished, but some input was rejected (see the summary)
+    4  a critical data-quality expectation failed; nothing downstream was written
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from collections.abc import Callable
 
 from pipelines.config import ConfigError, Settings, load_settings
 
-__all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_REJECTED", "job_parser", "settings_from_args", "run"]
+__all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_REJECTED", "EXIT_QUALITY_FAILED",
+           "job_parser", "settings_from_args", "run"]
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_REJECTED, EXIT_QUALITY_FAILED = 0, 1, 2, 3, 4
 DEFAULT_CONF = "conf/local.yaml"
 
 log = logging.getLogger("zhixing")

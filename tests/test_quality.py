@@ -235,7 +235,7 @@ def test_job_exits_4_on_a_critical_failure(spark, bad_report, tmp_path, monkeypa
     from pipelines.runtime import run
 
     monkeypatch.setattr(check_quality, "build_session", lambda *args, **kwargs: spark)
-    monkeypatch.setattr(check_quality, "run_gate", lambda *args, **kwargs: bad_report)
+    monkeypatch.setattr(check_quality, "check_layer", lambda *args, **kwargs: bad_report)
     argv = ["--conf", str(ROOT / "conf" / "local.yaml"), "--lake", str(tmp_path / "lake"),
             "--quality-dir", str(tmp_path / "gx")]
     assert run(check_quality.main, check_quality.parser(), argv) == 4
@@ -243,8 +243,8 @@ def test_job_exits_4_on_a_critical_failure(spark, bad_report, tmp_path, monkeypa
 
 
 def test_job_needs_a_quality_dir_for_a_remote_lake():
-    from jobs.check_quality import quality_dir
     from pipelines.config import ConfigError
+    from pipelines.quality.layer import quality_dir
 
     assert quality_dir("file:///data/lake") == Path("/data/lake/_quality/gx")
     with pytest.raises(ConfigError, match="--quality-dir"):

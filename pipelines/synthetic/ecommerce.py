@@ -125,7 +125,7 @@ def _buyer_names(rng: np.random.Generator, pop: Population, ver: Versions, v: np
     rel_name = pc.take(pop.name, pa.array(np.maximum(rel, 0)))
     u = rng.random(m)
     name = pc.if_else(pa.array(u < 0.05), honorific, name)
-    return pc.if_else(pa.array((u >= 0.05) & (u < 0.08) & (rel >= 0)), rel_name, name)
+    return pc.if_else(pa.array((u >= 0.05) & (u < 0.065) & (rel >= 0)), rel_name, name)
 
 
 def _buyer_phones(rng: np.random.Generator, pop: Population, ver: Versions, v: np.ndarray, buyer: np.ndarray,
@@ -137,9 +137,9 @@ def _buyer_phones(rng: np.random.Generator, pop: Population, ver: Versions, v: n
     rel = pop.relative(rng, buyer)
     rel_phone = ver.phone[ver.at(np.maximum(rel, 0), at)]
     # Platforms need a number to deliver to, so a missing phone is rare.
-    phone = np.where((u < 0.03) & (rel >= 0), rel_phone, phone)
-    phone = np.where((u >= 0.03) & (u < 0.06), pop.phone[buyer], phone)  # stale first number
-    return np.where(u >= 0.96, 0, phone)
+    phone = np.where((u < 0.015) & (rel >= 0), rel_phone, phone)
+    phone = np.where((u >= 0.015) & (u < 0.045), pop.phone[buyer], phone)  # stale first number
+    return np.where(u >= 0.98, 0, phone)
 
 
 def _outsiders(rng: np.random.Generator, k: int, pop: Population, cal: Calendar):

@@ -35,7 +35,7 @@ def draw_social(rng: np.random.Generator, pop: Population, ver: Versions, cases:
     inside = owner >= 0
     v = ver.at(np.maximum(owner, 0), reg_at)
     phone = np.where(inside, ver.phone[v], ids.unique_phones(rng, m, exclude=pop.phone))
-    phone = np.where(rng.random(m) < 0.03, 0, phone)  # sign-up needs a phone; a few were removed
+    phone = np.where(rng.random(m) < 0.01, 0, phone)  # sign-up needs a phone; a few were removed
     real = rng.random(m) < 0.55
     outsider_names = names.full_names(rng, names.draw_surnames(rng, m), rng.random(m) < 0.5)
     real_name = pc.if_else(pa.array(inside), ver.name.take(pa.array(v)), outsider_names)

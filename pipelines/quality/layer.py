@@ -1,0 +1,46 @@
+"""Validate every table of one lake layer: what jobs and the demo call."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
+
+from pyspark.sql import SparkSession
+
+from pipelines import storage
+from pipelines.config import ConfigError, Settings
+from pipelines.quality.checks import TableSuite
+from pipelines.quality.gate import run_gate
+from pipelines.quality.report import GateReport
+
+__all__ = ["quality_dir", "check_layer"]
+
+log = logging.getLogger(__name__)
+
+
+def quality_dir(lake_uri: str) -> Path:
+    """`<lake>/_quality/gx` for a local lake; GX's file context cannot live on HDFS or S3."""
+    parsed = urlparse(lake_uri)
+    if parsed.scheme != "file":
+        raise ConfigError(f"lake {lake_uri} is not a local file: URI; pass --quality-dir PATH "
+                          "(Great Expectations keeps its results in a local folder)")
+    return Path(url2pathname(parsed.path)) / "_quality" / "gx"
+
+
+def check_layer(spark: SparkSession, settings: Settings, layer: str, suites: Iterable[TableSuite],
+                context_dir: Path | None = None, run_date: dt.date | None = None) -> GateReport:
+    """Run `suites` over the layer's Delta tables; missing tables are skipped with a warning."""
+    suites = list(suites)
+    tables = {}
+    for name in dict.fromkeys(name for suite in suites for name in suite.tables_needed):
+        uri = settings.table(layer, name)
+        if storage.delta_exists(spark, uri):
+            tables[name] = storage.read_delta(spark, uri)
+        else:
+            log.warning("no Delta table at %s: %s not checked", uri, name)
+    return run_gate(spark, layer, tables, run_date or settings.run_date or dt.date.today(),
+                    context_dir or quality_dir(settings.paths.lake), suites=suites)

@@ -1,0 +1,131 @@
+"""End to end over the committed sample: landing -> bronze -> quality gate -> silver.
+
+Checks the reconciliation identity for every batch, that every fault listed in
+the sample's truth is caught where the contract says, that a second engine
+reads the tables, that silver carries no raw personal data, and entity
+resolution's precision and recall against the generator's truth.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+
+import pytest
+from deltalake import DeltaTable
+from pyspark.sql import functions as F
+from tests_paths import CONF, SAMPLE
+
+from pipelines import storage
+from pipelines.bronze import ingest
+from pipelines.config import load_settings
+from pipelines.contract import load_contract
+from pipelines.silver.build import conform
+from pipelines.silver.resolve import resolve_entities
+
+pytestmark = pytest.mark.e2e
+FAULTS = list(csv.DictReader((SAMPLE / "truth" / "faults.csv").open(encoding="utf-8")))
+LAST_BATCH = dt.date(2026, 11, 6)
+
+
+@pytest.fixture(scope="module")
+def lake(spark, tmp_path_factory):
+    settings = load_settings(CONF, landing=str(SAMPLE / "landing"), lake=str(tmp_path_factory.mktemp("lake")))
+    report = ingest(spark, settings)
+    conform_report = conform(spark, settings, link=resolve_entities)
+    return settings, report, conform_report
+
+
+def test_every_batch_reconciles(lake, spark):
+    settings, report, _ = lake
+    loaded = [r for r in report.results if r.status == "loaded"]
+    assert len(loaded) == 14 * 7 - 2
+    for r in loaded:
+        assert r.rows_in_files == r.rows_manifest == r.rows_loaded + r.rows_quarantined + r.rows_duplicate, r
+    log = storage.read_delta(spark, settings.table("bronze", "ingest_log")).where("status = 'loaded'")
+    assert log.where("rows_in_files != rows_loaded + rows_quarantined + rows_duplicate").count() == 0
+
+
+def test_batch_faults_are_reported(lake):
+    _, report, _ = lake
+    status = {(r.dataset, r.batch_dt.isoformat()): r for r in report.results}
+    for fault in (f for f in FAULTS if not f["row"]):
+        result = status[(fault["dataset"], fault["dt"])]
+        expected = {"manifest_mismatch": ("rejected", "row_count_mismatch"),
+                    "missing_success": ("waiting", None), "extra_column": ("loaded", None)}[fault["kind"]]
+        assert (result.status, result.reason_code) == expected, fault
+        if fault["kind"] == "extra_column":
+            assert result.extra_columns == ["branch_name"]
+
+
+def test_every_bad_row_is_quarantined_with_its_reason(lake, spark):
+    settings, report, _ = lake
+    quarantined = {}
+    for dataset in load_contract().values():
+        rows = storage.read_delta(spark, settings.table("bronze", f"{dataset.table_name}_quarantine")).select(
+            F.date_format("batch_dt", "yyyy-MM-dd").alias("dt"),
+            F.regexp_extract("source_file", r"([^/]+)$", 1).alias("file"), "source_row", "reason_code").collect()
+        quarantined.update({(dataset.name, r.dt, r.file, r.source_row): r.reason_code for r in rows})
+    rejected = {(r.dataset, r.batch_dt.isoformat()) for r in report.rejected}
+    row_faults = [f for f in FAULTS if f["row"] and (f["dataset"], f["dt"]) not in rejected]
+    expected = {(f["dataset"], f["dt"], f["file"], int(f["row"])): f["reason"]
+                for f in row_faults if f["kind"] != "exact_duplicate"}
+    assert {k: quarantined.get(k) for k in expected} == expected
+    assert set(quarantined) == set(expected)          # nothing else was quarantined
+    duplicates = sum(r.rows_duplicate for r in report.results)
+    assert duplicates == sum(f["kind"] == "exact_duplicate" for f in row_faults)
+
+
+def test_a_second_engine_reads_every_table(lake, spark):
+    settings, _, _ = lake
+    for layer in ("bronze", "silver"):
+        for dataset in load_contract().values():
+            uri = settings.table(layer, dataset.table_name)
+            assert DeltaTable(uri).to_pyarrow_table().num_rows == storage.read_delta(spark, uri).count(), uri
+
+
+def test_silver_holds_no_raw_personal_data(lake, spark):
+    """Raw IDs, names and phones from bronze appear in no silver cell."""
+    settings, _, _ = lake
+    bronze = lambda name: storage.read_delta(spark, settings.table("bronze", name))  # noqa: E731
+    raw_values = (bronze("population_persons").select(F.explode(F.array("id_number", "name", "phone")).alias("v"))
+                  .unionByName(bronze("court_parties").select(F.explode(F.array("id_number", "name")).alias("v")))
+                  .unionByName(bronze("ecommerce_orders").select(
+                      F.explode(F.array("buyer_name", "buyer_phone", "buyer_id_masked")).alias("v")))
+                  .unionByName(bronze("social_accounts").select(
+                      F.explode(F.array("phone", "real_name", "nickname")).alias("v")))
+                  .where(F.col("v").isNotNull() & (F.length("v") >= 2)).distinct().cache())
+    assert raw_values.count() > 10_000
+    silver_dir = settings.table("silver", "")
+    names = [e.name for e in storage.list_dir(spark, silver_dir) if e.is_dir]
+    assert len(names) >= 15
+    for name in names:
+        table = storage.read_delta(spark, f"{silver_dir}{name}")
+        strings = [f.name for f in table.schema.fields if f.dataType.simpleString() == "string"]
+        for column in strings:
+            hits = table.select(F.col(column).alias("v")).distinct().join(raw_values, "v").count()
+            assert hits == 0, f"silver/{name}.{column} holds {hits} raw personal value(s)"
+
+
+def test_entity_resolution_against_truth(lake):
+    from benchmarks.linkage import linkage_quality
+    from pipelines.privacy import resolve_secret
+
+    settings, _, _ = lake
+    links = DeltaTable(settings.table("silver", "entity_links")).to_pandas(
+        columns=["source", "record_id", "person_key", "status"])
+    quality = linkage_quality(links, SAMPLE / "truth", resolve_secret(settings))["all"]
+    assert quality["precision"] >= 0.99
+    assert quality["recall"] >= 0.90
+
+
+def test_quality_gates_pass_on_the_sample(lake, spark, tmp_path):
+    from pipelines.quality import bronze_suites
+    from pipelines.quality.layer import check_layer
+    from pipelines.silver.quality import silver_suites
+
+    settings, _, _ = lake
+    for layer, suites in (("bronze", bronze_suites()), ("silver", silver_suites())):
+        report = check_layer(spark, settings, layer, suites, tmp_path / layer, run_date=LAST_BATCH)
+        assert report.success, report.to_text()
+        assert len(report.tables) >= 14 and report.docs_url
