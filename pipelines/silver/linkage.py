@@ -6,11 +6,10 @@ Spark SQL:
 
 * **Blocking.** Candidates come from (1) the phone: anyone who ever held the
   number, with strong evidence only while it was theirs (person versions say
-  when a number changed: phones are recycled), and (2) the masked ID plus the
-  exact name. Both joins are
-  equi-joins on selective keys, so a very common name never forms a block by
-  itself, and a phone shared by thousands of orders meets only the one or two
-  people who held it.
+  when a number changed: phones are recycled), and (2) the masked ID (region
+  and last four characters). Both joins are equi-joins on selective keys, so a
+  very common name never forms a block by itself, and a phone shared by
+  thousands of orders meets only the one or two people who held it.
 * **Evidence.** Each comparison adds a match weight log2(m/u). The name's u is
   its term frequency among persons (Splink's TF adjustment): agreeing on 王伟
   says less than agreeing on a rare name. The masked ID (region + last four)
@@ -94,12 +93,14 @@ def _candidates(records: DataFrame, periods: DataFrame, names: DataFrame) -> Dat
                 .join(periods.alias("p"), F.col("r.phone") == F.col("p.phone"))
                 .select("r.source", "r.record_id", "p.id_number", at_time.alias("has_phone_at_time"),
                         F.lit(True).alias("has_phone_ever")))
-    by_masked_name = (records.where(F.col("masked_id").isNotNull() & F.col("name").isNotNull()).alias("r")
-                      .join(names.alias("n"), (F.col("r.masked_id") == F.col("n.masked_id"))
-                            & (F.col("r.name") == F.col("n.name")))
-                      .select("r.source", "r.record_id", "n.id_number", F.lit(False).alias("has_phone_at_time"),
-                              F.lit(False).alias("has_phone_ever")))
-    return (by_phone.unionByName(by_masked_name)
+    # Region + last four characters: a block of a few dozen people even in a
+    # city of millions, small enough to compare names within.
+    masked_ids = names.select("id_number", "masked_id").distinct()
+    by_masked = (records.where(F.col("masked_id").isNotNull()).alias("r")
+                 .join(masked_ids.alias("n"), F.col("r.masked_id") == F.col("n.masked_id"))
+                 .select("r.source", "r.record_id", "n.id_number", F.lit(False).alias("has_phone_at_time"),
+                         F.lit(False).alias("has_phone_ever")))
+    return (by_phone.unionByName(by_masked)
             .groupBy("source", "record_id", "id_number")
             .agg(F.max("has_phone_at_time").alias("has_phone_at_time"),
                  F.max("has_phone_ever").alias("has_phone_ever")))
@@ -179,7 +180,11 @@ def link_records(records: DataFrame, persons: DataFrame, settings: LinkageSettin
                  .when(F.col("is_exact"), F.log2(F.lit(s.m_name_exact) / tf("name_tf")))
                  .when(F.col("is_title"), F.log2(F.lit(s.m_name_title) / tf("surname_tf")))
                  .otherwise(math.log2(1 - s.m_name_exact - s.m_name_title)))
-    masked_bits = (F.when(is_masked_match, F.log2(F.lit(s.m_masked_id) / tf("masked_tf")))
+    # A masked ID is a bucket (region + last four), not an identifier: agreeing
+    # on it alone, while the name disagrees, is a collision and counts nothing.
+    corroborated = F.coalesce(is_name_match, F.lit(True)) | F.col("has_phone_at_time")
+    masked_bits = (F.when(is_masked_match & corroborated,
+                          F.log2(F.lit(s.m_masked_id) / tf("masked_tf")))
                    .when(~is_masked_match, math.log2(1 - s.m_masked_id)).otherwise(0.0))
     scored = compared.select("source", "record_id", "id_number", "has_phone_at_time",
                              is_name_match.alias("is_name_match"), is_masked_match.alias("is_masked_id_match"),
