@@ -146,7 +146,9 @@ def _check_against_files(batch: Batch, stats: dict) -> int:
 
 def classify(validated: DataFrame, dataset: Dataset) -> DataFrame:
     """Add `_outcome` (loaded | quarantined | duplicate) and the final `_reasons`."""
-    first_copy = Window.partitionBy("batch_dt", "row_hash").orderBy("_file", "_row")
+    # Identical rows share their key, so both windows partition by the key and
+    # Spark needs one shuffle for the two.
+    first_copy = Window.partitionBy("batch_dt", *dataset.key, "row_hash").orderBy("_file", "_row")
     df = validated.withColumn("_copy", F.row_number().over(first_copy))
     is_candidate = (F.col("_copy") == 1) & (F.size("_reasons") == 0)
     same_key = Window.partitionBy("batch_dt", *dataset.key)
