@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, Spark {spark.version}",
     }
     print(json.dumps(result, indent=2))
-    print(f"\n| persons | rows in files | landing MB | bare read->Delta s | zhixing ingest s | ratio | rows/s | bronze MB |")
+    print("\n| persons | rows in files | landing MB | bare read->Delta s | zhixing ingest s | ratio | rows/s | bronze MB |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     print(f"| {args.persons:,} | {in_files:,} | {result['landing_bytes'] / 2**20:.1f} | {bare_s:.1f} | "
           f"{zhixing_s:.1f} | {result['ratio']} | {result['rows_per_s']:,} | {result['bronze_bytes'] / 2**20:.1f} |")

@@ -9,7 +9,6 @@ import logging
 import pytest
 from landing import csv_text, jsonl_text, write_batch
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 from pyspark.testing import assertDataFrameEqual
 from test_ingest import PERSON_COLS, WOMAN, make_id, person
 from tests_paths import CONF
