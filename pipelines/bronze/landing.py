@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 
@@ -20,6 +21,8 @@ from pipelines import storage
 from pipelines.contract import Dataset
 
 __all__ = ["Batch", "discover_batches", "BatchRejected"]
+
+log = logging.getLogger(__name__)
 
 _DT_FOLDER = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
 _EXTENSIONS = {"csv": (".csv", ".csv.gz"), "jsonl": (".jsonl", ".jsonl.gz")}
@@ -136,6 +139,8 @@ def discover_batches(spark: SparkSession, landing: str, datasets: list[Dataset])
             try:
                 batch_dt = dt.date.fromisoformat(match.group(1))
             except ValueError:
+                # Not silently: a mistyped delivery date would otherwise never load.
+                log.error("batch folder %s/%s is not a real date: not ingested", dataset.name, folder.name)
                 continue
             batches.append(_load_batch(spark, dataset, folder, batch_dt))
     return sorted(batches, key=lambda b: (b.dataset.name, b.batch_dt))
