@@ -42,10 +42,13 @@ def conform_records(bronze: DataFrame, table: SilverTable, pseudonymise: Callabl
     return bronze.select(*columns, *derived, *lineage)
 
 
-def latest_delivery(records: DataFrame, key: tuple[str, ...]) -> DataFrame:
-    """One row per key: the latest delivery wins."""
+def latest_delivery(records: DataFrame, key: tuple[str, ...], batch_column: str = "source_batch_dt") -> DataFrame:
+    """One row per key: the latest delivery wins.
+
+    `batch_column` is `source_batch_dt` on conformed records and `batch_dt` on bronze rows.
+    """
     newest_first = Window.partitionBy(*key).orderBy(
-        F.desc("source_batch_dt"), F.desc("source_file"), F.desc("source_row"))
+        F.desc(batch_column), F.desc("source_file"), F.desc("source_row"))
     return records.withColumn("_rank", F.row_number().over(newest_first)).where("_rank = 1").drop("_rank")
 
 

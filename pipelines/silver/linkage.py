@@ -50,7 +50,7 @@ def mask_id(id_number: Column) -> Column:
 
 def order_records(orders: DataFrame) -> DataFrame:
     """Orders in the common record shape (latest delivery per order)."""
-    latest = latest_delivery(orders.withColumnRenamed("batch_dt", "source_batch_dt"), ("order_id",))
+    latest = latest_delivery(orders, ("order_id",), "batch_dt")
     return latest.select(F.lit("ecommerce/orders").alias("source"), F.col("order_id").alias("record_id"),
                          F.col("buyer_name").alias("name"), F.col("buyer_phone").alias("phone"),
                          F.upper("buyer_id_masked").alias("masked_id"), F.col("ordered_at").alias("seen_at"))
@@ -58,14 +58,14 @@ def order_records(orders: DataFrame) -> DataFrame:
 
 def social_records(accounts: DataFrame) -> DataFrame:
     """Social accounts in the common record shape; the phone is dated by registration."""
-    latest = latest_delivery(accounts.withColumnRenamed("batch_dt", "source_batch_dt"), ("account_id",))
+    latest = latest_delivery(accounts, ("account_id",), "batch_dt")
     return latest.select(F.lit("social/accounts").alias("source"), F.col("account_id").alias("record_id"),
                          F.col("real_name").alias("name"), "phone",
                          F.lit(None).cast("string").alias("masked_id"), F.col("registered_at").alias("seen_at"))
 
 
 def person_versions(persons: DataFrame) -> DataFrame:
-    return latest_delivery(persons.withColumnRenamed("batch_dt", "source_batch_dt"), ("id_number", "updated_at")) \
+    return latest_delivery(persons, ("id_number", "updated_at"), "batch_dt") \
         .select("id_number", "name", "gender", "phone", "updated_at")
 
 
@@ -141,7 +141,9 @@ def link_records(records: DataFrame, persons: DataFrame, settings: LinkageSettin
     `match_probability` = 2^w / (1 + 2^w).
     """
     s = settings
-    versions = person_versions(persons)
+    # Periods, names, frequencies and the population count all read the
+    # versions: materialise them once instead of re-running the window each time.
+    versions = person_versions(persons).localCheckpoint()
     periods = person_phone_periods(versions)
     population = versions.select("id_number").distinct().count() or 1
     floor = 1.0 / population
