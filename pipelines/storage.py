@@ -16,7 +16,8 @@ from pyspark.sql import functions as F
 
 __all__ = [
     "FileEntry", "list_dir", "exists", "read_bytes", "read_head",
-    "delta_exists", "read_delta", "replace_where", "append", "overwrite", "replace_units", "SchemaMismatch",
+    "delta_exists", "read_delta", "replace_where", "append", "overwrite", "replace_units", "update_columns",
+    "SchemaMismatch",
 ]
 
 log = logging.getLogger(__name__)
@@ -155,4 +156,15 @@ def replace_units(spark: SparkSession, uri: str, recomputed: DataFrame, affected
      .whenMatchedDelete(condition="s._op = 'delete'")
      .whenMatchedUpdate(condition="s._op = 'upsert'", set={c: f"s.`{c}`" for c in columns})
      .whenNotMatchedInsert(condition="s._op = 'upsert'", values={c: f"s.`{c}`" for c in columns})
+     .execute())
+
+
+def update_columns(spark: SparkSession, uri: str, updates: DataFrame, key: list[str], columns: list[str]) -> None:
+    """Set `columns` of the rows matching `updates` on `key`, where a value differs, in one MERGE."""
+    from delta.tables import DeltaTable
+
+    changed = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in columns)
+    (DeltaTable.forPath(spark, uri).alias("t")
+     .merge(updates.alias("s"), " AND ".join(f"t.`{k}` = s.`{k}`" for k in key))
+     .whenMatchedUpdate(condition=changed, set={c: f"s.`{c}`" for c in columns})
      .execute())

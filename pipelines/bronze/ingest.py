@@ -101,8 +101,10 @@ class IngestReport:
             note = r.reason_detail or ""
             if r.extra_columns:
                 note = f"extra column(s) kept: {', '.join(r.extra_columns)}" + (f"; {note}" if note else "")
-            counts = (f"{r.rows_in_files if r.rows_in_files is not None else '-':>9}{r.rows_loaded:>9}"
-                      f"{r.rows_quarantined:>9}{r.rows_duplicate:>7}") if r.status == "loaded" else f"{'-':>9}{'-':>9}{'-':>9}{'-':>7}"
+            counts = f"{'-':>9}{'-':>9}{'-':>9}{'-':>7}"
+            if r.status == "loaded":
+                counts = (f"{r.rows_in_files if r.rows_in_files is not None else '-':>9}{r.rows_loaded:>9}"
+                          f"{r.rows_quarantined:>9}{r.rows_duplicate:>7}")
             lines.append(f"{r.dataset:<24}{r.batch_dt.isoformat():<12}{r.status:<10}{counts}  {note}"[:400])
         done = [r for r in self.results if r.status == "loaded"]
         lines.append("-" * len(header))

@@ -1,0 +1,51 @@
+"""Behaviour (行为偏好): e-commerce spending before filing.
+
+Orders reach a person only through entity resolution, so the mean match
+confidence of the orders used is a feature too: a model can learn to trust
+spending less when the links behind it are weaker.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from features.credit import overdue_months
+from features.pit import AS_OF, KEY, as_of_join, money, within
+
+__all__ = ["CATEGORIES", "spending"]
+
+CATEGORIES = ("daily", "food", "electronics", "luxury", "travel", "education", "entertainment", "other")
+
+
+def spending(spine: DataFrame, orders: DataFrame, loan_snapshots: DataFrame) -> DataFrame:
+    rows = orders.where(F.col("person_key").isNotNull()).select(
+        "person_key", F.to_date("ordered_at").alias("ordered_on"), money("amount").alias("amount"),
+        "category", "match_confidence")
+    seen = as_of_join(spine, rows, "ordered_on").where(within("ordered_on", months=12))
+    # An order is placed "while overdue" if the month-end snapshot before it showed an overdue loan;
+    # that snapshot precedes the order, which precedes filing.
+    overdue = overdue_months(loan_snapshots).select(
+        F.col("person_key").alias("overdue_key"), "month_end", F.lit(True).alias("while_overdue"))
+    seen = seen.join(overdue, (F.col("person_key") == F.col("overdue_key"))
+                     & (F.col("month_end") == F.last_day(F.add_months("ordered_on", -1))), "left")
+    in_3m = within("ordered_on", months=3)
+    by_category = []
+    for c in CATEGORIES:
+        is_c = F.col("category") == c
+        by_category += [F.sum(F.when(is_c, F.col("amount"))).alias(f"spend_{c}_12m"),
+                        F.sum(F.when(is_c & in_3m, F.col("amount"))).alias(f"spend_{c}_3m")]
+    out = seen.groupBy(*KEY).agg(
+        F.sum("amount").alias("spend_12m"),
+        F.sum(F.when(in_3m, F.col("amount"))).alias("spend_3m"),
+        F.count("*").cast("int").alias("orders_12m"),
+        *by_category,
+        F.sum(F.when(F.col("while_overdue"), F.col("amount"))).alias("spend_while_overdue_12m"),
+        F.datediff(F.col(AS_OF), F.max("ordered_on")).alias("days_since_last_order"),
+        F.avg("match_confidence").alias("orders_match_confidence"),
+    )
+    return out.select(
+        "*",
+        (F.coalesce("spend_luxury_12m", F.lit(0.0)) / F.col("spend_12m")).alias("luxury_share_12m"),
+        (F.coalesce("spend_travel_12m", F.lit(0.0)) / F.col("spend_12m")).alias("travel_share_12m"),
+    )
