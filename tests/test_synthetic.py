@@ -38,10 +38,14 @@ def sample(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def records(sample) -> dict:
+    return _landing_records(sample)
+
+
+def _landing_records(root: Path) -> dict:
     """(dataset, dt) -> list of (file, row number, raw record, parsed dict or None)."""
     out = defaultdict(list)
     for name, ds in DATASETS.items():
-        for folder in sorted((sample / "landing" / name).glob("dt=*")):
+        for folder in sorted((root / "landing" / name).glob("dt=*")):
             for path in sorted(folder.glob("part-*")):
                 out[(name, folder.name[3:])].extend(_read(path, ds))
     return out
@@ -390,3 +394,120 @@ def test_schema_matches_project_contract_copy():
     for name, ds in DATASETS.items():
         assert tuple(spec[name]["columns"]) == ds.column_names, name
         assert tuple(spec[name]["key"]) == ds.key, name
+
+
+def test_default_mode_reproduces_committed_sample(tmp_path):
+    """The leakage-traps mode draws from its own stream: without it the committed sample comes out unchanged."""
+    committed = Path(__file__).resolve().parents[1] / "data" / "sample"
+    if not (committed / "truth" / "case_truth.csv").exists():
+        pytest.skip("no committed sample")
+    generate(tmp_path, 13000, 20261125, messy=True, faults=True)
+    for sub in ("landing", "truth"):
+        made = {p.relative_to(tmp_path): p for p in sorted((tmp_path / sub).rglob("*")) if p.is_file()}
+        kept = {p.relative_to(committed): p for p in sorted((committed / sub).rglob("*")) if p.is_file()}
+        assert made.keys() == kept.keys(), sub
+        assert [str(k) for k in made if made[k].read_bytes() != kept[k].read_bytes()] == []
+
+
+# ---------------------------------------------------------------- leakage traps
+
+TRAP_PERSONS, TRAP_SEED = 2000, 11
+TRAP_FAMILIES = {
+    ("population/persons", "updated_at"), ("marriage/registrations", "registered_on"),
+    ("finance/assets", "disposed_on"), ("finance/accounts", "closed_on"), ("finance/transactions", "booked_at"),
+    ("ecommerce/orders", "ordered_at"), ("court/dishonest", "listed_on"), ("court/closures", "closed_on"),
+    ("social/links", "since"), ("social/accounts", "registered_at"),
+}
+
+
+@pytest.fixture(scope="module")
+def trapped(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("traps")
+    generate(out, TRAP_PERSONS, TRAP_SEED, messy=True, leakage_traps=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def trapped_records(trapped) -> dict:
+    return _landing_records(trapped)
+
+
+def _truth(root: Path, name: str) -> list[dict]:
+    with open(root / "truth" / name, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _event_day(ds, rec: dict) -> dt.date:
+    """The latest event time of a record: for an update row, the change it delivers."""
+    return max(_day(rec[c]) for c in ds.event if rec.get(c))
+
+
+def test_leakage_traps_deliver_every_record_on_its_event_day(trapped_records):
+    filed = {rec["case_no"]: _day(rec["filed_on"]) for (name, _), rows in trapped_records.items()
+             if name == "court/cases" for *_, rec in rows}
+    checked = 0
+    for (name, d), rows in trapped_records.items():
+        ds = DATASETS[name]
+        for file, row, _, rec in rows:
+            day = _event_day(ds, rec) if ds.event else filed[rec["case_no"]]
+            if d == BACKFILL:
+                assert day <= _day(BACKFILL), (name, d, file, row)
+            else:  # never later than its day (none late), never ahead of it (nothing from the future)
+                assert day == _day(d), (name, d, file, row)
+            checked += 1
+    assert checked > 50_000
+
+
+def test_leakage_traps_keep_the_contract(trapped_records):
+    broken = {(name, d): flagged for (name, d), rows in trapped_records.items()
+              if (flagged := _flag_batch(DATASETS[name], rows, d))}
+    assert broken == {}
+
+
+def test_leakage_traps_cover_every_family(trapped):
+    traps = _truth(trapped, "leakage_traps.csv")
+    assert TRAP_FAMILIES <= {(t["dataset"], t["event_column"]) for t in traps}
+    for dataset in ("population/persons", "finance/assets", "finance/accounts"):
+        assert {t["timing"] for t in traps if t["dataset"] == dataset} == {"on_filing_day", "after_filing"}
+    for t in traps:
+        assert _day(BACKFILL) < _day(t["filed_on"]) <= _day(t["event_date"]) <= _day(BATCH_DTS[-1]), t
+        assert (t["timing"] == "on_filing_day") == (t["event_date"] == t["filed_on"]), t
+        assert t["record_key"] and t["would_change"], t
+    daily = {c["case_no"] for c in _truth(trapped, "case_truth.csv") if _day(c["filed_on"]) > _day(BACKFILL)}
+    trapped_cases = {t["case_no"] for t in traps}
+    assert trapped_cases <= daily and 2 * len(trapped_cases) >= len(daily)
+
+
+def test_leakage_trap_records_are_in_the_landing_zone(trapped, trapped_records):
+    by_key = defaultdict(list)
+    for (name, d), rows in trapped_records.items():
+        for *_, rec in rows:
+            by_key[(name, "|".join(rec[k] for k in DATASETS[name].key).upper())].append((d, rec))
+    cases = {c["case_no"]: c for c in _truth(trapped, "case_truth.csv")}
+    for t in _truth(trapped, "leakage_traps.csv"):
+        hits = [(d, rec) for d, rec in by_key[(t["dataset"], t["record_key"].upper())]
+                if _day(rec.get(t["event_column"])) == _day(t["event_date"])]
+        assert [d for d, _ in hits] == [t["event_date"]], t  # one record, in the batch of its event day
+        if t["trap"] == "prior_case_closure":  # an earlier case, open before the filing
+            assert _day(cases[t["record_key"]]["filed_on"]) < _day(t["filed_on"])
+
+
+def test_leakage_trap_orders_use_an_existing_buyer_identity(trapped, trapped_records):
+    owner = {r["order_id"]: r["owner_id"] for r in _truth(trapped, "order_owner.csv")}
+    orders = [rec for (name, _), rows in trapped_records.items() if name == "ecommerce/orders" for *_, rec in rows]
+    traps = [t for t in _truth(trapped, "leakage_traps.csv") if t["trap"] == "luxury_order"]
+    assert traps
+    for t in traps:
+        order = next(o for o in orders if o["order_id"] == t["record_key"])
+        assert owner[order["order_id"]] == t["respondent_id"] and order["category"] == "luxury"
+        assert any(owner[o["order_id"]] == t["respondent_id"] and _day(o["ordered_at"]) < _day(t["filed_on"])
+                   and (o["buyer_name"], o["buyer_phone"]) == (order["buyer_name"], order["buyer_phone"])
+                   for o in orders), t
+
+
+def test_leakage_traps_list_snapshots_when_a_month_end_is_in_the_window(tmp_path):
+    """With the window over a quarter end, loan and balance snapshots after a filing are traps too."""
+    generate(tmp_path, TRAP_PERSONS, TRAP_SEED, backfill_dt="2026-12-27", leakage_traps=True)
+    snapshots = [t for t in _truth(tmp_path, "leakage_traps.csv") if t["event_column"] == "as_of"]
+    assert {t["dataset"] for t in snapshots} == {"finance/loans", "finance/balances"}
+    assert all(t["event_date"] == "2026-12-31" and t["filed_on"] <= t["event_date"] for t in snapshots)

@@ -5,6 +5,11 @@ source data contract describes, and `<out_dir>/truth/` with what really
 happened. One latent model per person drives every domain and every case
 outcome, so a model can learn execution risk from pre-filing traces and a
 pipeline that leaks post-filing data looks suspiciously good.
+
+With `leakage_traps=True` every record is delivered in the batch of its event
+day, and most cases filed in the nightly batches get records dated on and
+after their filing day (`traps.py`, listed in `truth/leakage_traps.csv`): the
+data set for showing that gold features ignore what happened after filing.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from . import persons as registry
 from .clock import Calendar
 from .delivery import FaultPlan, deliver_dataset
 from .schema import DATASETS
+from .traps import LeakageTraps
 
 __all__ = ["generate", "Volumes", "DATASETS"]
 
@@ -46,11 +52,15 @@ class Volumes:
 
 def generate(out_dir: str | Path, persons: int, seed: int, *, backfill_dt: str = "2026-10-31",
              daily_batches: int = 6, messy: bool = False, faults: bool = False,
-             volumes: Volumes = Volumes(), compresslevel: int | None = None, workers: int = 2) -> dict:
+             volumes: Volumes = Volumes(), compresslevel: int | None = None, workers: int = 2,
+             leakage_traps: bool = False) -> dict:
     """Write the landing zone and the truth; returns counts per dataset and batch.
 
     `compresslevel` defaults to 6 (small files for a committed sample) up to 200,000
     persons and to 1 above, where zlib would otherwise dominate the run time.
+    `leakage_traps` delivers every record on its event day and plants records on and
+    after the filing day of most nightly cases (see `traps.py`); off, the output is
+    byte for byte what it was before the mode existed.
     """
     if compresslevel is None:
         compresslevel = 6 if persons <= 200_000 else 1
@@ -74,6 +84,12 @@ def generate(out_dir: str | Path, persons: int, seed: int, *, backfill_dt: str =
     reunite[cases.reunite_rows], reunite_on[cases.reunite_rows] = True, cases.reunite_on
     couples = marriage.add_remarriages(rngs["mar"], couples, pop, cal, reunite, reunite_on)
     clock_.lap("cases", cases.n)
+    traps = None
+    if leakage_traps:
+        # Its own stream, spawned after the others: the default draws stay exactly as they were.
+        traps = LeakageTraps(np.random.default_rng(root.spawn(1)[0]), pop, ver, cases, cal)
+        cases, couples = traps.court(cases), traps.couples(couples)
+        clock_.lap("leakage traps: cases trapped", traps.n)
 
     # Each table is written as soon as it exists and then dropped: writing (Arrow kernels,
     # zlib) releases the GIL and overlaps with generating the next one, and peak memory
@@ -84,6 +100,8 @@ def generate(out_dir: str | Path, persons: int, seed: int, *, backfill_dt: str =
     pending = {}
 
     def deliver(name: str, table: pa.Table) -> None:
+        if traps is not None:
+            table = traps.deliver(name, table)
         clock_.lap(f"table {name}", table.num_rows)
         # Back-pressure: do not build more tables than the writers can take.
         for earlier in [f for f in pending.values() if not f.done()][: max(0, len(pending) - workers)]:
@@ -91,31 +109,37 @@ def generate(out_dir: str | Path, persons: int, seed: int, *, backfill_dt: str =
         pending[name] = pool.submit(deliver_dataset, landing, DATASETS[name], table, cal, messy, plan, seed,
                                     compresslevel)
 
-    deliver("population/persons", registry.persons_table(pop, ver))
+    persons_table = registry.persons_table(pop, ver)
+    deliver("population/persons", traps.person_versions(persons_table) if traps else persons_table)
     deliver("marriage/registrations", marriage.registrations_table(rngs["tables"], couples, pop, ver, cal))
     deliver("court/cases", court.cases_table(cases))
     deliver("court/parties", court.parties_table(cases, pop, ver))
     deliver("court/closures", court.closures_table(rngs["tables"], cases, cal))
     deliver("court/dishonest", court.dishonest_table(cases, pop, cal))
     acc = finance.draw_accounts(rngs["acc"], pop, cases, cal)
+    acc = traps.accounts(acc) if traps else acc
     deliver("finance/accounts", finance.accounts_table(rngs["acc"], acc, pop, cal))
     deliver("finance/balances", finance.balances_table(rngs["bal"], acc, pop, cases, cal))
-    deliver("finance/transactions", transactions.transactions_table(rngs["txn"], acc, pop, cases, cal,
-                                                                    volumes.transactions_per_account_year))
+    txns = transactions.transactions_table(rngs["txn"], acc, pop, cases, cal, volumes.transactions_per_account_year)
+    deliver("finance/transactions", traps.transactions(txns) if traps else txns)
     deliver("finance/loans", loans.loans_table(rngs["loan"], loans.draw_loans(rngs["loan"], pop, cases, cal,
                                                                              volumes.loans_per_person), pop, cal))
-    deliver("finance/assets", assets.assets_table(rngs["assets"], assets.draw_assets(rngs["assets"], pop, ver,
-                                                                                     cases, cal), pop, cal))
+    held = assets.draw_assets(rngs["assets"], pop, ver, cases, cal)
+    deliver("finance/assets", assets.assets_table(rngs["assets"], traps.assets(held) if traps else held, pop, cal))
     orders, order_owner = ecommerce.orders_table(rngs["shop"], pop, ver, cases, cal, volumes.orders_per_person_year,
                                                  volumes.outsider_share)
+    if traps:
+        orders, order_owner = traps.orders(orders, order_owner)
     order_ids = orders.column("order_id").combine_chunks()
     deliver("ecommerce/orders", orders)
     social_accounts, account_owner, links = social.draw_social(rngs["social"], pop, ver, cases, cal,
                                                                volumes.outsider_share, messy)
+    if traps:
+        social_accounts, account_owner, links = traps.social(social_accounts, account_owner, links)
     account_ids = social_accounts.column("account_id").combine_chunks()
     deliver("social/accounts", social_accounts)
     deliver("social/links", links)
-    del orders, social_accounts, links
+    del orders, social_accounts, links, txns, held
     clock_.lap("all tables built", 0)
     results = {name: pending[name].result() for name in DATASETS}
     pool.shutdown()
@@ -123,10 +147,12 @@ def generate(out_dir: str | Path, persons: int, seed: int, *, backfill_dt: str =
     counts = {name: results[name][1] for name in DATASETS}
     clock_.lap("landing files", sum(sum(c.values()) for c in counts.values()))
 
+    trap_rows = traps.rows() if traps else None
     labels = truth.write_truth(out / "truth", pop, cases, cal, (order_ids, order_owner), (account_ids, account_owner),
-                               fault_rows)
+                               fault_rows, trap_rows)
     clock_.lap("truth", cases.n)
-    return {"persons": pop.n, "cases": cases.n, "faults": len(fault_rows), "rows": counts, **labels}
+    extra = {"leakage_traps": len(trap_rows["case_no"])} if trap_rows else {}
+    return {"persons": pop.n, "cases": cases.n, "faults": len(fault_rows), "rows": counts, **labels, **extra}
 
 
 class _Stopwatch:

@@ -34,6 +34,16 @@ def pick_in_group(rng: np.random.Generator, start: np.ndarray, count: np.ndarray
     return start + (rng.random(start.size) * count).astype(np.int64)
 
 
+def rows_of(owner: np.ndarray, who: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair (i, row) with owner[row] == who[i], grouped by i, rows in ascending order."""
+    order = np.argsort(owner, kind="stable")
+    lo = np.searchsorted(owner[order], who, side="left")
+    count = np.searchsorted(owner[order], who, side="right") - lo
+    i = np.repeat(np.arange(who.size), count)
+    offset = np.arange(i.size) - np.repeat(np.cumsum(count) - count, count)
+    return i, order[np.repeat(lo, count) + offset]
+
+
 def flat(arr):
     """One contiguous Arrow array: large inputs make some kernels return chunked results."""
     import pyarrow as pa

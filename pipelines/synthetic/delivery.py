@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import clock, faults
 from .clock import Calendar
@@ -90,6 +91,37 @@ def batches(table: pa.Table, ds: Dataset, cal: Calendar) -> list[tuple[int, pa.T
             rows = np.sort(rows[::-1][last])
         out.append((dt, data.take(pa.array(rows, pa.int64()))))
     return out
+
+
+def on_time(table: pa.Table, ds: Dataset) -> pa.Table:
+    """Deliver every record in the batch of its event day: no late share, no back-dated corrections.
+
+    A row's event day is the latest of its event times, because an update row of
+    a latest-wins dataset is delivered for its change (the disposal, the
+    closure, the delisting). Rows are re-sorted by that day, updates after the
+    record they update, which `batches` relies on. A correction of an earlier
+    delivery (a balance fixed later under the same key) is dropped: delivered
+    on time it would land in the same batch as the figure it corrects.
+    """
+    if "_correction" in table.column_names:
+        table = table.filter(pc.invert(table.column("_correction").combine_chunks()))
+    if not ds.event:  # court/parties: delivered with its case already
+        return table
+    day = np.full(table.num_rows, np.iinfo(np.int64).min)
+    events_set = np.zeros(table.num_rows, np.int64)
+    for name in ds.event:
+        column = table.column(name).combine_chunks()
+        present = np.asarray(column.is_valid())
+        if pa.types.is_timestamp(column.type):
+            days = column.cast(pa.int64()).fill_null(0).to_numpy() // clock.DAY_SECONDS
+        else:
+            days = column.cast(pa.int32()).fill_null(0).to_numpy().astype(np.int64)
+        day = np.where(present, np.maximum(day, days), day)
+        events_set += present
+    order = np.lexsort((events_set, day))  # stable: ties keep the generator's order
+    deliver = table.schema.get_field_index("_deliver")
+    table = table.set_column(deliver, "_deliver", pa.array(day.astype(np.int32)))
+    return table.take(pa.array(order))
 
 
 def deliver_dataset(landing: Path, ds: Dataset, table: pa.Table, cal: Calendar, messy: bool, plan: FaultPlan,

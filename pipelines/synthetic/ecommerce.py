@@ -72,7 +72,7 @@ def orders_table(rng: np.random.Generator, pop: Population, ver: Versions, cases
 
     total = at.size
     shop = np.flatnonzero(rng.random(total) < 0.015)
-    phone[shop] = _SHOP_PHONES[rng.integers(0, _SHOP_PHONES.size, shop.size)]
+    phone[shop] = SHOP_PHONES[rng.integers(0, SHOP_PHONES.size, shop.size)]
     has_mask = rng.random(total) < 0.35
     ship = np.where(rng.random(total) < 0.12, 0, np.where(rng.random(total) < 0.85, region,
                                                           REGIONS[rng.integers(0, 10, total)]))
@@ -99,7 +99,7 @@ def orders_table(rng: np.random.Generator, pop: Population, ver: Versions, cases
 
 
 # Parcel lockers and shop counters whose number is typed in for many customers.
-_SHOP_PHONES = np.array([13952100000, 18652100888, 15905200123])
+SHOP_PHONES = np.array([13952100000, 18652100888, 15905200123])
 
 
 def _case_spending(rng: np.random.Generator, cases: Cases) -> tuple[np.ndarray, np.ndarray]:

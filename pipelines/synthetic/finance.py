@@ -59,12 +59,16 @@ def draw_accounts(rng: np.random.Generator, pop: Population, cases: Cases, cal: 
     drain_close = side & (first_case[owner] < NEVER) & (rng.random(m) < 0.25) & (opened < first_case[owner])
     closed = np.where(drain_close, np.minimum(closed, first_case[owner] + rng.integers(20, 150, m)), closed)
     closed = np.where(closed <= cal.last_dt, closed, NEVER)
-    serial = (np.arange(m, dtype=np.int64) * 7919 + 1_234_567) % 10**13
-    account_id = pc.binary_join_element_wise(pa.array(names.BANK_BINS[bank]).cast(pa.string()),
-                                             pc.utf8_lpad(pa.array(serial).cast(pa.string()), 13, "0"), "")
     main = np.full(pop.n, -1)
     main[owner[is_main]] = np.flatnonzero(is_main)
-    return Accounts(owner, kind, bank, opened, closed, account_id, main)
+    return Accounts(owner, kind, bank, opened, closed, account_ids(bank, np.arange(m)), main)
+
+
+def account_ids(bank: np.ndarray, row: np.ndarray) -> pa.Array:
+    """The bank's card BIN and a 13-digit serial derived from the account's row: unique per row."""
+    serial = (np.asarray(row, dtype=np.int64) * 7919 + 1_234_567) % 10**13
+    return pc.binary_join_element_wise(pa.array(names.BANK_BINS[bank]).cast(pa.string()),
+                                       pc.utf8_lpad(pa.array(serial).cast(pa.string()), 13, "0"), "")
 
 
 def accounts_table(rng: np.random.Generator, acc: Accounts, pop: Population, cal: Calendar) -> pa.Table:
@@ -141,4 +145,5 @@ def balances_table(rng: np.random.Generator, acc: Accounts, pop: Population, cas
         "as_of": pa.array(q.astype(np.int32)).cast(pa.date32()),
         "balance": pa.array(cents),
         "_deliver": pa.array(deliver.astype(np.int32)),
+        "_correction": pa.array(np.arange(row.size) >= row.size - len(fix)),
     })

@@ -35,8 +35,16 @@ class Couples:
 
     def spouse_at(self, who: np.ndarray, days: np.ndarray) -> np.ndarray:
         """Each person's spouse on that day, or -1."""
+        row = self.row_at(who, days)
+        if self.husband.size == 0:
+            return row
+        safe = np.maximum(row, 0)
+        return np.where(row < 0, -1, np.where(self.husband[safe] == who, self.wife[safe], self.husband[safe]))
+
+    def row_at(self, who: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """The marriage each person is in on that day (married before it, not divorced by it), or -1."""
         person = np.concatenate([self.husband, self.wife])
-        partner = np.concatenate([self.wife, self.husband])
+        row = np.concatenate([np.arange(self.husband.size)] * 2)
         start = np.concatenate([self.married_on, self.married_on])
         end = np.concatenate([self.divorced_on, self.divorced_on])
         order = np.lexsort((start, person))
@@ -46,7 +54,7 @@ class Couples:
         if keys.size == 0:
             return np.full(len(who), -1)
         hit = (person[order][pos] == who) & (start[order][pos] < days) & (end[order][pos] > days)
-        return np.where(hit, partner[order][pos], -1)
+        return np.where(hit, row[order][pos], -1)
 
 
 def draw_couples(rng: np.random.Generator, pop: Population, cal: Calendar) -> Couples:

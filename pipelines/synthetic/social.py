@@ -78,7 +78,8 @@ def _links(rng, pop: Population, cases: Cases, owner: np.ndarray, reg_day: np.nd
     src.append(head_acc[fam]), dst.append(fa[fam]), rel.append(np.zeros(int(fam.sum()), int))
 
     # Friends: neighbours in an ordering by region and willingness (homophily).
-    key = pop.region[owner[inside]] * 100.0 + np.clip(lat.willingness[owner[inside]] + 0.6 * rng.standard_normal(inside.size), -5, 5)
+    key = pop.region[owner[inside]] * 100.0 + np.clip(lat.willingness[owner[inside]]
+                                                      + 0.6 * rng.standard_normal(inside.size), -5, 5)
     for relation, sort_key, per_account, reach in ((1, key, 2, 12), (2, _colleague_key(rng, pop, owner[inside]), 1, 6)):
         srt = inside[np.argsort(sort_key, kind="stable")]
         base = np.repeat(np.arange(srt.size), per_account)

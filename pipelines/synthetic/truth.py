@@ -23,7 +23,9 @@ FAULT_COLUMNS = ("dataset", "dt", "file", "row", "kind", "reason", "column", "de
 
 
 def write_truth(folder: Path, pop: Population, cases: Cases, cal: Calendar, order_owner: tuple[pa.Array, pa.Array],
-                account_owner: tuple[pa.Array, pa.Array], fault_rows: list[dict]) -> dict[str, int]:
+                account_owner: tuple[pa.Array, pa.Array], fault_rows: list[dict],
+                leakage_traps: dict[str, list] | None = None) -> dict[str, int]:
+    """Write truth/; `leakage_traps` (columns of leakage_traps.csv) only in that mode."""
     folder.mkdir(parents=True, exist_ok=True)
     lat, out, p = pop.latent, cases.out, cases.primary
     label = outcome.label_at(cases.filed_on, out.closure, out.closed_on, cal.last_dt)
@@ -56,7 +58,11 @@ def write_truth(folder: Path, pop: Population, cases: Cases, cal: Calendar, orde
     write_plain_csv(folder / "order_owner.csv", {"order_id": order_owner[0], "owner_id": order_owner[1]})
     write_plain_csv(folder / "social_account_owner.csv", {"account_id": account_owner[0], "owner_id": account_owner[1]})
     write_plain_csv(folder / "faults.csv", {c: [str(f[c]) for f in fault_rows] for c in FAULT_COLUMNS})
-    (folder / "README.md").write_text(README.format(last_dt=clock.iso(cal.last_dt)), encoding="utf-8")
+    readme = README.format(last_dt=clock.iso(cal.last_dt))
+    if leakage_traps is not None:
+        write_plain_csv(folder / "leakage_traps.csv", leakage_traps)
+        readme += LEAKAGE_TRAPS_README
+    (folder / "README.md").write_text(readme, encoding="utf-8")
     return {"labelled": int(np.isin(label, ["0", "1"]).sum()), "label_1": int((label == "1").sum())}
 
 
@@ -93,4 +99,32 @@ these files; tests and model evaluations do. All files are UTF-8 CSV.
   (leave it for a later run), `extra_column` (load it, report the column).
   `exact_duplicate` rows are loaded once; both `key_conflict` rows are
   quarantined.
+"""
+
+# Appended only in leakage-traps mode, so the default truth/README.md stays as committed.
+LEAKAGE_TRAPS_README = """- `leakage_traps.csv`: written in leakage-traps mode (`--leakage-traps`,
+  `generate(..., leakage_traps=True)`). In this mode every record is delivered
+  in the batch of its event day (the latest of its event times for an update
+  row): nothing arrives late and no back-dated balance correction is sent, so
+  batches with dt <= D hold every record whose event time is <= D. Most cases
+  filed in the nightly batches get traps: records of the primary respondent
+  dated on the filing day or later inside the window, one of each
+  event-time family the respondent's history allows (registry versions, a
+  divorce or else a marriage, disposals, account closures, a transfer to a
+  person, a luxury order under the buyer identity of an earlier order, a
+  dishonest listing, the closure of an earlier case still open, a new social
+  account and link; loan and balance snapshots when a month or quarter end
+  falls in the window). One row per trap:
+  - `case_no`, `filed_on`, `respondent_id`: the case and the respondent trapped;
+  - `trap`, `timing` (`on_filing_day` or `after_filing`);
+  - `dataset`, `record_key` (the dataset's key, parts joined by `|`),
+    `event_column`, `event_date`: the record and the event time that makes
+    it unusable for the case;
+  - `would_change`: what a feature built with it would wrongly include.
+
+  Contract section 4 uses only records with event time strictly before
+  `filed_on`, so features of a trapped case are the same whether or not the
+  batches after `filed_on` are ingested. Traps on the filing day itself sit in
+  the same batch as the case, so they catch `<=` instead of `<`, not missing
+  batches: check them against this file.
 """
