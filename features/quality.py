@@ -30,8 +30,10 @@ def _range(f: Feature) -> list[Check]:
         return [InSet(f.name, (0, 1))]
     if f.unit == "share":
         return [Between(f.name, min=0, max=1)]
+    if f.name.startswith("days_since"):
+        return [Between(f.name, min=1)]                # the event lies strictly before filing
     if f.unit == "days":
-        return [Between(f.name, min=1)]                # strictly before filing
+        return [Between(f.name, min=0)]
     if f.name == "age_at_filing":
         return [Between(f.name, min=0, max=130), Between(f.name, min=16, max=100, severity="warning")]
     if f.unit == "years":

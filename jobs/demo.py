@@ -1,13 +1,16 @@
 """`make demo`: the nightly pipeline end to end on data/sample/, explained as it goes.
 
 landing -> bronze (reconciled) -> bronze quality gate -> silver (pseudonymised,
-linked) -> silver quality gate. Later stages join as they are built.
+linked) -> silver quality gate -> gold (point-in-time profiles, labelled case
+features) -> gold quality gate. Later stages join as they are built.
 """
 
 from __future__ import annotations
 
 import sys
 
+from features.build import build_gold
+from features.quality import gold_suites
 from pipelines.bronze import ingest
 from pipelines.bronze.summary import quarantine_text
 from pipelines.quality import bronze_suites
@@ -33,12 +36,19 @@ def main(args) -> int:
         print(f"\n{len(report.rejected)} batch(es) rejected (the sample's deliberate fault); "
               "a scheduled `jobs.ingest` run exits 3 for this.")
 
-    for layer, suites, step in (("bronze", bronze_suites, None), ("silver", silver_suites, "conform")):
-        if step == "conform":
-            print("\n== 3. Silver: pseudonymised, SCD2 persons, entity resolution")
-            print(conform(spark, settings, link=resolve_entities).to_text())
+    steps = (
+        ("bronze", bronze_suites, None, None),
+        ("silver", silver_suites, "3. Silver: pseudonymised, SCD2 persons, entity resolution",
+         lambda: conform(spark, settings, link=resolve_entities)),
+        ("gold", gold_suites, "5. Gold: debtor profiles and case features as of each filing date, labels",
+         lambda: build_gold(spark, settings, full_rebuild=True)),
+    )
+    for number, (layer, suites, title, build) in enumerate(steps):
+        if build:
+            print(f"\n== {title}")
+            print(build().to_text())
         gate = check_layer(spark, settings, layer, suites(), run_date=settings.run_date)
-        print(f"\n== {'2' if layer == 'bronze' else '4'}. Quality gate: {layer}")
+        print(f"\n== {2 * number + 2}. Quality gate: {layer}")
         print(gate.to_text())
         if not gate.success:
             return EXIT_QUALITY_FAILED

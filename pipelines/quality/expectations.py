@@ -125,13 +125,15 @@ def _as_bound(value: dt.date, df: DataFrame, column: str) -> dt.date | dt.dateti
 
 
 def _one(check: Check, df: DataFrame, table: str, run_date: dt.date,
-         skipped: list[str]) -> list[gxe.Expectation]:
+         skipped: list[str], suite_checks: tuple[Check, ...] = ()) -> list[gxe.Expectation]:
     sev = {"severity": check.severity}
     match check:
         case Columns(types=types, exact=exact):
             typed = [gxe.ExpectColumnValuesToBeOfType(column=name, type_=type_name, **sev)
                      for name, type_name in types.items() if type_name and name in df.columns]
-            return [gxe.ExpectTableColumnsToMatchSet(column_set=list(types), exact_match=exact, **sev), *typed]
+            # The integrity flags the gate added to `df` are not part of the table.
+            flags = [c.flag_column for c in suite_checks if isinstance(c, Integrity) and c.flag_column in df.columns]
+            return [gxe.ExpectTableColumnsToMatchSet(column_set=[*types, *flags], exact_match=exact, **sev), *typed]
         case NotNull(columns=columns, mostly=mostly):
             return [gxe.ExpectColumnValuesToNotBeNull(column=c, mostly=mostly, **sev) for c in columns]
         case Unique(columns=(column,)):
@@ -170,5 +172,6 @@ def _one(check: Check, df: DataFrame, table: str, run_date: dt.date,
 def to_expectations(suite: TableSuite, df: DataFrame, run_date: dt.date) -> tuple[list[gxe.Expectation], list[str]]:
     """The GX expectations of a suite over `df`, which already carries the derived columns."""
     skipped: list[str] = []
-    expectations = [e for check in suite.checks for e in _one(check, df, suite.table, run_date, skipped)]
+    expectations = [e for check in suite.checks
+                    for e in _one(check, df, suite.table, run_date, skipped, tuple(suite.checks))]
     return expectations, skipped
