@@ -134,7 +134,7 @@ def person_features(spine: DataFrame, silver: Silver) -> DataFrame:
     for family in families:
         out = out.join(family, KEY, "left")
     wanted = _person_level()
-    fills = {f.name: f.fill for f in wanted if f.fill is not None}
+    fills = {f.name: f.fill for f in wanted if f.fill is not None and f.name in out.columns}
     out = out.fillna({k: v for k, v in fills.items() if isinstance(v, str)}) \
         .fillna({k: v for k, v in fills.items() if not isinstance(v, str)})
     out = out.withColumn("spend_to_income_12m", ratio(F.col("spend_12m"), F.col("income_12m"), floor=1000.0))

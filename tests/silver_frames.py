@@ -3,15 +3,23 @@
 `silver(spark, persons=[{...}], assets=[{...}])` returns a `features.build.Silver`
 whose tables hold exactly the given rows; every other table is empty. A row
 names only the columns it cares about; the rest are null, and string dates
-and timestamps are converted to the silver types.
+and timestamps are converted to the silver types (timestamps are Beijing
+time, as the contract's are).
+
+Frames are handed to Spark through Arrow, as local relations: the optimiser
+sees they are tiny, and no Python worker runs when they are scanned.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+import pyarrow as pa
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from features.build import Silver
 
@@ -43,15 +51,17 @@ SCHEMAS = {
 }
 
 
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
 def _convert(value, data_type: T.DataType):
     if value is None or not isinstance(value, str):
         return value
     if isinstance(data_type, T.DateType):
         return dt.date.fromisoformat(value)
     if isinstance(data_type, T.TimestampType):
-        return dt.datetime.fromisoformat(value if len(value) > 10 else f"{value} 12:00:00")
+        return dt.datetime.fromisoformat(value if len(value) > 10 else f"{value} 12:00:00").replace(tzinfo=BEIJING)
     if isinstance(data_type, T.DecimalType):
-        from decimal import Decimal
         return Decimal(value)
     return value
 
@@ -61,8 +71,8 @@ def frame(spark: SparkSession, table: str, rows: list[dict]):
     unknown = {k for r in rows for k in r} - set(schema.fieldNames())
     if unknown:
         raise KeyError(f"{table}: no silver column(s) {sorted(unknown)}")
-    data = [tuple(_convert(r.get(f.name), f.dataType) for f in schema.fields) for r in rows]
-    return spark.createDataFrame(data, schema)
+    data = [{f.name: _convert(r.get(f.name), f.dataType) for f in schema.fields} for r in rows]
+    return spark.createDataFrame(pa.Table.from_pylist(data, schema=to_arrow_schema(schema)))
 
 
 def silver(spark: SparkSession, **tables: list[dict]) -> Silver:

@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pytest
-from pyspark.sql.pandas.types import to_arrow_schema
 from silver_frames import silver
 
 from features.build import person_features
@@ -332,27 +331,9 @@ DISHONEST = [
 ]
 
 
-class _LocalRelations:
-    """Hands `silver_frames` rows to Spark through Arrow, as local relations.
-
-    A frame made from a Python list is an RDD that runs Python workers at each of
-    its scans; a local relation runs in the JVM, and the optimiser sees that the
-    table is tiny and broadcasts it. That roughly halves the one slow call below.
-    """
-
-    def __init__(self, spark):
-        self.spark = spark
-
-    def createDataFrame(self, data, schema):  # the one SparkSession method silver_frames calls
-        names = schema.fieldNames()
-        table = pa.Table.from_pylist([dict(zip(names, row, strict=True)) for row in data],
-                                     schema=to_arrow_schema(schema))
-        return self.spark.createDataFrame(table)
-
-
 @pytest.fixture(scope="module")
 def features(spark):
-    data = silver(_LocalRelations(spark), persons=PERSONS, registrations=REGISTRATIONS, accounts=ACCOUNTS,
+    data = silver(spark, persons=PERSONS, registrations=REGISTRATIONS, accounts=ACCOUNTS,
                   balances=BALANCES, transactions=TRANSACTIONS, loans=LOANS, assets=ASSETS, orders=ORDERS,
                   social_accounts=SOCIAL_ACCOUNTS, links=LINKS, cases=CASES, parties=PARTIES,
                   closures=CLOSURES, dishonest=DISHONEST)

@@ -1,9 +1,9 @@
-"""End to end over the committed sample: landing -> bronze -> quality gate -> silver.
+"""End to end over the committed sample: landing -> bronze -> silver -> gold, and the gates.
 
 Checks the reconciliation identity for every batch, that every fault listed in
 the sample's truth is caught where the contract says, that a second engine
-reads the tables, that silver carries no raw personal data, and entity
-resolution's precision and recall against the generator's truth.
+reads the tables, that silver and gold carry no raw personal data, entity
+resolution's precision and recall, and the labels against the generator's truth.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from deltalake import DeltaTable
 from pyspark.sql import functions as F
 from tests_paths import CONF, SAMPLE
 
+from features.build import build_gold
 from pipelines import storage
 from pipelines.bronze import ingest
 from pipelines.config import load_settings
@@ -30,9 +31,11 @@ LAST_BATCH = dt.date(2026, 11, 6)
 
 @pytest.fixture(scope="module")
 def lake(spark, tmp_path_factory):
-    settings = load_settings(CONF, landing=str(SAMPLE / "landing"), lake=str(tmp_path_factory.mktemp("lake")))
+    settings = load_settings(CONF, landing=str(SAMPLE / "landing"), lake=str(tmp_path_factory.mktemp("lake")),
+                             run_date=LAST_BATCH)
     report = ingest(spark, settings)
     conform_report = conform(spark, settings, link=resolve_entities)
+    build_gold(spark, settings, full_rebuild=True)
     return settings, report, conform_report
 
 
@@ -85,10 +88,13 @@ def test_a_second_engine_reads_every_table(lake, spark):
         for dataset in load_contract().values():
             uri = settings.table(layer, dataset.table_name)
             assert DeltaTable(uri).to_pyarrow_table().num_rows == storage.read_delta(spark, uri).count(), uri
+    for name in ("case_features", "debtor_profile"):
+        uri = settings.table("gold", name)
+        assert DeltaTable(uri).to_pyarrow_table().num_rows == storage.read_delta(spark, uri).count() > 5000
 
 
-def test_silver_holds_no_raw_personal_data(lake, spark):
-    """Raw IDs, names and phones from bronze appear in no silver cell."""
+def test_silver_and_gold_hold_no_raw_personal_data(lake, spark):
+    """Raw IDs, names and phones from bronze appear in no silver or gold cell."""
     settings, _, _ = lake
     bronze = lambda name: storage.read_delta(spark, settings.table("bronze", name))  # noqa: E731
     raw_values = (bronze("population_persons").select(F.explode(F.array("id_number", "name", "phone")).alias("v"))
@@ -99,15 +105,16 @@ def test_silver_holds_no_raw_personal_data(lake, spark):
                       F.explode(F.array("phone", "real_name", "nickname")).alias("v")))
                   .where(F.col("v").isNotNull() & (F.length("v") >= 2)).distinct().cache())
     assert raw_values.count() > 10_000
-    silver_dir = settings.table("silver", "")
-    names = [e.name for e in storage.list_dir(spark, silver_dir) if e.is_dir]
-    assert len(names) >= 15
-    for name in names:
-        table = storage.read_delta(spark, f"{silver_dir}{name}")
+    tables = [e.uri for layer in ("silver", "gold")
+              for e in storage.list_dir(spark, settings.table(layer, "")) if e.is_dir]
+    assert len(tables) >= 17
+    for uri in tables:
+        table = storage.read_delta(spark, uri)
+        name = uri.rstrip("/").rsplit("/", 2)[-2:]
         strings = [f.name for f in table.schema.fields if f.dataType.simpleString() == "string"]
         for column in strings:
             hits = table.select(F.col(column).alias("v")).distinct().join(raw_values, "v").count()
-            assert hits == 0, f"silver/{name}.{column} holds {hits} raw personal value(s)"
+            assert hits == 0, f"{'/'.join(name)}.{column} holds {hits} raw personal value(s)"
 
 
 def test_entity_resolution_against_truth(lake):
@@ -123,12 +130,26 @@ def test_entity_resolution_against_truth(lake):
 
 
 def test_quality_gates_pass_on_the_sample(lake, spark, tmp_path):
+    from features.quality import gold_suites
     from pipelines.quality import bronze_suites
     from pipelines.quality.layer import check_layer
     from pipelines.silver.quality import silver_suites
 
     settings, _, _ = lake
-    for layer, suites in (("bronze", bronze_suites()), ("silver", silver_suites())):
+    for layer, suites in (("bronze", bronze_suites()), ("silver", silver_suites()), ("gold", gold_suites())):
         report = check_layer(spark, settings, layer, suites, tmp_path / layer, run_date=LAST_BATCH)
         assert report.success, report.to_text()
-        assert len(report.tables) >= 14 and report.docs_url
+        assert len(report.tables) >= (2 if layer == "gold" else 14) and report.docs_url
+
+
+def test_labels_match_the_generators_truth(lake):
+    """Every case's label and status at the last batch, exactly as truth/case_truth.csv has it."""
+    settings, _, _ = lake
+    gold = DeltaTable(settings.table("gold", "case_features")).to_pandas(columns=["case_no", "label", "label_status"])
+    truth = {r["case_no"]: r["label_at_last_dt"]
+             for r in csv.DictReader((SAMPLE / "truth" / "case_truth.csv").open(encoding="utf-8"))}
+    mine = {r.case_no: (str(int(r.label)) if r.label_status == "labelled" else r.label_status)
+            for r in gold.itertuples()}
+    assert len(mine) == len(truth) == 5200
+    wrong = {k: (v, truth[k]) for k, v in mine.items() if v != truth[k]}
+    assert not wrong, f"{len(wrong)} labels differ from truth, e.g. {list(wrong.items())[:3]}"
