@@ -1,8 +1,13 @@
 """Behaviour (行为偏好): e-commerce spending before filing.
 
-Orders reach a person only through entity resolution, so the mean match
-confidence of the orders used is a feature too: a model can learn to trust
-spending less when the links behind it are weaker.
+Orders reach a person only through entity resolution, so the strength of the
+links behind the orders used is a feature too: a model can learn to trust
+spending less when the links are weaker. It is the number of identifiers that
+agreed (the phone held at the order's time, the name, the masked ID), not the
+match probability: the probability moves a little with every person and
+record added later (term frequencies), which would make a case's features
+depend on data from after its filing. The agreement of a record with its
+person does not.
 """
 
 from __future__ import annotations
@@ -13,15 +18,24 @@ from pyspark.sql import functions as F
 from features.credit import overdue_months
 from features.pit import AS_OF, KEY, as_of_join, money, within
 
-__all__ = ["CATEGORIES", "spending"]
+__all__ = ["CATEGORIES", "link_evidence", "spending"]
 
 CATEGORIES = ("daily", "food", "electronics", "luxury", "travel", "education", "entertainment", "other")
 
 
-def spending(spine: DataFrame, orders: DataFrame, loan_snapshots: DataFrame) -> DataFrame:
+def link_evidence(entity_links: DataFrame, source: str, id_column: str) -> DataFrame:
+    """(id_column, link_evidence): how many identifiers agreed between a linked record and its person."""
+    def agreed(column: str):
+        return F.coalesce(F.col(column).cast("int"), F.lit(0))
+    return entity_links.where(F.col("source") == source).select(
+        F.col("record_id").alias(id_column),
+        (agreed("has_phone_at_time") + agreed("is_name_match") + agreed("is_masked_id_match")).alias("link_evidence"))
+
+
+def spending(spine: DataFrame, orders: DataFrame, loan_snapshots: DataFrame, entity_links: DataFrame) -> DataFrame:
     rows = orders.where(F.col("person_key").isNotNull()).select(
-        "person_key", F.to_date("ordered_at").alias("ordered_on"), money("amount").alias("amount"),
-        "category", "match_confidence")
+        "order_id", "person_key", F.to_date("ordered_at").alias("ordered_on"), money("amount").alias("amount"),
+        "category").join(link_evidence(entity_links, "ecommerce/orders", "order_id"), "order_id", "left")
     seen = as_of_join(spine, rows, "ordered_on").where(within("ordered_on", months=12))
     # An order is placed "while overdue" if the month-end snapshot before it showed an overdue loan;
     # that snapshot precedes the order, which precedes filing.
@@ -42,7 +56,7 @@ def spending(spine: DataFrame, orders: DataFrame, loan_snapshots: DataFrame) -> 
         *by_category,
         F.sum(F.when(F.col("while_overdue"), F.col("amount"))).alias("spend_while_overdue_12m"),
         F.datediff(F.col(AS_OF), F.max("ordered_on")).alias("days_since_last_order"),
-        F.avg("match_confidence").alias("orders_match_confidence"),
+        F.avg("link_evidence").alias("orders_link_evidence"),
     )
     return out.select(
         "*",

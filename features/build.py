@@ -31,7 +31,7 @@ from features.evasion import disposals, transfers_out
 from features.identity import identity, marital
 from features.labels import LABEL_COLUMNS, labels
 from features.pit import AS_OF, KEY, money, ratio
-from features.social import contacts, kin, social
+from features.social import contacts, kin, own_accounts, social
 from pipelines import storage
 from pipelines.config import Settings
 
@@ -65,6 +65,7 @@ class Silver:
     parties: DataFrame
     closures: DataFrame
     dishonest: DataFrame
+    entity_links: DataFrame
 
     TABLES = {
         "persons": "population_persons", "registrations": "marriage_registrations",
@@ -72,7 +73,7 @@ class Silver:
         "transactions": "finance_transactions", "loans": "finance_loans", "assets": "finance_assets",
         "orders": "ecommerce_orders", "social_accounts": "social_accounts", "links": "social_links",
         "cases": "court_cases", "parties": "court_parties", "closures": "court_closures",
-        "dishonest": "court_dishonest",
+        "dishonest": "court_dishonest", "entity_links": "entity_links",
     }
 
     @classmethod
@@ -113,7 +114,8 @@ def _person_level() -> list[Feature]:
 
 def person_features(spine: DataFrame, silver: Silver) -> DataFrame:
     """All person-level features for a `(person_key, as_of)` spine, one row per spine row."""
-    held = contacts(spine, silver.social_accounts, silver.links)
+    accounts = own_accounts(spine, silver.social_accounts, silver.entity_links)
+    held = contacts(accounts, silver.social_accounts, silver.links)
     kin_at_filing = kin(spine, silver.registrations, held)
     families = [
         identity(spine, silver.persons),
@@ -125,8 +127,8 @@ def person_features(spine: DataFrame, silver: Silver) -> DataFrame:
         loans(spine, silver.loans),
         prior_cases(spine, silver.cases, silver.parties, silver.closures),
         dishonest(spine, silver.dishonest),
-        spending(spine, silver.orders, silver.loans),
-        social(spine, held, kin_at_filing, silver.dishonest, silver.assets),
+        spending(spine, silver.orders, silver.loans, silver.entity_links),
+        social(spine, accounts, held, kin_at_filing, silver.dishonest, silver.assets),
         disposals(spine, silver.assets, kin_at_filing),
         transfers_out(spine, silver.accounts, silver.transactions, kin_at_filing),
     ]

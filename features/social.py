@@ -15,20 +15,26 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.ability import assets
+from features.behaviour import link_evidence
 from features.credit import dishonest_at_filing
 from features.identity import marital_events
 from features.pit import KEY, as_of_join, held_at
 
-__all__ = ["RELATIONS", "contacts", "kin", "social"]
+__all__ = ["RELATIONS", "contacts", "kin", "own_accounts", "social"]
 
 RELATIONS = ("family", "friend", "colleague", "business")
 
 
-def contacts(spine: DataFrame, social_accounts: DataFrame, links: DataFrame) -> DataFrame:
-    """(person_key, as_of, contact_account, relation, contact_key, own_confidence) for links held at filing."""
+def own_accounts(spine: DataFrame, social_accounts: DataFrame, entity_links: DataFrame) -> DataFrame:
+    """The person's social accounts registered before filing, with the strength of their link."""
     mine = social_accounts.where(F.col("person_key").isNotNull()).select(
-        "account_id", "person_key", F.to_date("registered_at").alias("registered_on"),
-        F.col("match_confidence").alias("own_confidence"))
+        "account_id", "person_key", F.to_date("registered_at").alias("registered_on")) \
+        .join(link_evidence(entity_links, "social/accounts", "account_id"), "account_id", "left")
+    return as_of_join(spine, mine, "registered_on")
+
+
+def contacts(accounts_held: DataFrame, social_accounts: DataFrame, links: DataFrame) -> DataFrame:
+    """(person_key, as_of, contact_account, relation, contact_key) for links held at filing."""
     edge_cols = ["relation", "since", "until"]
     edges = links.select(F.col("src_account").alias("account_id"), F.col("dst_account").alias("contact_account"),
                          *edge_cols) \
@@ -36,7 +42,7 @@ def contacts(spine: DataFrame, social_accounts: DataFrame, links: DataFrame) -> 
                                   F.col("src_account").alias("contact_account"), *edge_cols))
     others = social_accounts.select(F.col("account_id").alias("contact_account"),
                                     F.col("person_key").alias("contact_key"))
-    return as_of_join(spine, mine, "registered_on").join(edges, "account_id") \
+    return accounts_held.select(*KEY, "account_id").join(edges, "account_id") \
         .where(held_at("since", "until")) \
         .join(others, "contact_account", "left") \
         .where(F.col("contact_key").isNull() | (F.col("contact_key") != F.col("person_key")))
@@ -53,8 +59,8 @@ def kin(spine: DataFrame, registrations: DataFrame, held_contacts: DataFrame) ->
                        F.when(F.col("rank") == 1, "spouse_or_ex").otherwise("relative").alias("kin"))
 
 
-def social(spine: DataFrame, held_contacts: DataFrame, kin_at_filing: DataFrame, listings: DataFrame,
-           asset_records: DataFrame) -> DataFrame:
+def social(spine: DataFrame, accounts_held: DataFrame, held_contacts: DataFrame, kin_at_filing: DataFrame,
+           listings: DataFrame, asset_records: DataFrame) -> DataFrame:
     """Contacts by relation, contacts on the dishonest list, and what kin own."""
     listed = listings.select(F.col("person_key").alias("contact_key"), "listed_on", "delisted_on")
     people = held_contacts.where(F.col("contact_key").isNotNull()) \
@@ -66,8 +72,8 @@ def social(spine: DataFrame, held_contacts: DataFrame, kin_at_filing: DataFrame,
         *(F.countDistinct(F.when(F.col("relation") == r, F.col("contact_account"))).cast("int").alias(f"contacts_{r}")
           for r in RELATIONS),
         F.countDistinct("contact_account").cast("int").alias("contacts_total"),
-        F.max("own_confidence").alias("social_match_confidence"),
     )
+    evidence = accounts_held.groupBy(*KEY).agg(F.max("link_evidence").alias("social_link_evidence"))
     dishonest_contacts = flagged.groupBy(*KEY).agg(
         F.countDistinct(F.when(F.col("listed"), F.col("contact_key"))).cast("int").alias("contacts_dishonest"),
         F.countDistinct(F.when(F.col("listed") & (F.col("relation") == "family"), F.col("contact_key")))
@@ -78,5 +84,5 @@ def social(spine: DataFrame, held_contacts: DataFrame, kin_at_filing: DataFrame,
         F.col("person_key").alias("kin_key"), "as_of", F.col("assets_value").alias("kin_value"))
     family_assets = kin_at_filing.join(kin_assets, ["kin_key", "as_of"]).groupBy(*KEY).agg(
         F.sum("kin_value").alias("kin_assets_value"))
-    return spine.join(counts, KEY, "left").join(dishonest_contacts, KEY, "left") \
+    return spine.join(counts, KEY, "left").join(evidence, KEY, "left").join(dishonest_contacts, KEY, "left") \
         .join(family_assets, KEY, "left")

@@ -48,6 +48,8 @@ SCHEMAS = {
                "source_file string, source_row long",
     "closures": "case_no string, closed_on date, closure string, amount_recovered decimal(18,2)",
     "dishonest": "person_key string, case_no string, listed_on date, delisted_on date, ground string",
+    "entity_links": "source string, record_id string, status string, has_phone_at_time boolean, "
+                    "is_name_match boolean, is_masked_id_match boolean",
 }
 
 

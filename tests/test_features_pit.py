@@ -249,6 +249,31 @@ ORDERS = [
 ]
 
 
+def evidence(source, record_id, phone, name, masked=None):
+    return {"source": source, "record_id": record_id, "status": "linked", "has_phone_at_time": phone,
+            "is_name_match": name, "is_masked_id_match": masked}
+
+
+# How many identifiers agreed when entity resolution linked each record. The orders used by P
+# (e1, e3, e4, e5, e7, e8) agree on 3, 3, 2, 2, 1, 3; the order after filing (e9) on none.
+ENTITY_LINKS = [
+    evidence("ecommerce/orders", "e1", True, True, True),
+    evidence("ecommerce/orders", "e2", False, False, False),
+    evidence("ecommerce/orders", "e3", True, True, True),
+    evidence("ecommerce/orders", "e4", True, True, False),
+    evidence("ecommerce/orders", "e5", False, True, True),
+    evidence("ecommerce/orders", "e6", False, False, False),
+    evidence("ecommerce/orders", "e7", False, True, None),
+    evidence("ecommerce/orders", "e8", True, True, True),
+    evidence("ecommerce/orders", "e9", False, False, False),
+    # P's account before filing agrees on one identifier, the one registered in the last second on
+    # one; the account registered on the filing day on two, which must not show.
+    evidence("social/accounts", "sa_p", False, True),
+    evidence("social/accounts", "sa_p_late", True, None),
+    evidence("social/accounts", "sa_p_new", True, True),
+]
+
+
 def social_account(account_id, person_key, registered_at, confidence=1.0):
     return {"account_id": account_id, "person_key": person_key, "registered_at": registered_at,
             "match_confidence": confidence}
@@ -336,7 +361,7 @@ def features(spark):
     data = silver(spark, persons=PERSONS, registrations=REGISTRATIONS, accounts=ACCOUNTS,
                   balances=BALANCES, transactions=TRANSACTIONS, loans=LOANS, assets=ASSETS, orders=ORDERS,
                   social_accounts=SOCIAL_ACCOUNTS, links=LINKS, cases=CASES, parties=PARTIES,
-                  closures=CLOSURES, dishonest=DISHONEST)
+                  closures=CLOSURES, dishonest=DISHONEST, entity_links=ENTITY_LINKS)
     spine = spark.createDataFrame(pa.table({"person_key": [k for k, _ in SPINE], "as_of": [d for _, d in SPINE]}))
     rows = person_features(spine, data).collect()
     assert sorted(r["person_key"] for r in rows) == sorted(k for k, _ in SPINE)
@@ -471,7 +496,7 @@ def test_spending_before_filing(features):
         "spend_travel_3m": 2000.0, "spend_food_12m": 8000.0, "spend_food_3m": 0.0, "spend_daily_12m": 16000.0,
         "spend_daily_3m": 16000.0, "spend_electronics_12m": 32000.0, "spend_electronics_3m": 32000.0,
         "spend_other_12m": 0.0}
-    assert f["orders_match_confidence"] == pytest.approx((0.9 + 0.8 + 0.7 + 0.6 + 0.5 + 0.4) / 6)
+    assert f["orders_link_evidence"] == pytest.approx((3 + 3 + 2 + 2 + 1 + 3) / 6)
     assert f["luxury_share_12m"] == pytest.approx(1000 / 63000)
     assert f["travel_share_12m"] == pytest.approx(6000 / 63000)
     assert f["spend_to_income_12m"] == pytest.approx(63000 / 15000)
@@ -484,13 +509,13 @@ def test_contacts_linked_at_filing(features):
     # Family: R1, R4 (link ends on the filing day); not R2 (from the filing day), R3 (ended the day
     # before). Friends: F1 (since the day before), F4 (through the account registered in the last
     # second before); not F2 (since after), nor the friend of the account registered on the filing
-    # day. Colleague: C1. Business: one unresolved account. Own confidence: 0.95, not the new 0.99.
+    # day. Colleague: C1. Business: one unresolved account. Own link evidence: 1 (both accounts before filing), not the new account's 2.
     # On the list at filing: R1, R4 (listed the day before), C1 (delisted on the filing day);
     # not F1 (listed on the filing day) nor F4 (delisted the day before).
     assert pick(features[P], "contacts_family", "contacts_friend", "contacts_colleague", "contacts_business",
-                "contacts_total", "contacts_dishonest", "family_dishonest", "social_match_confidence") == {
+                "contacts_total", "contacts_dishonest", "family_dishonest", "social_link_evidence") == {
         "contacts_family": 2, "contacts_friend": 2, "contacts_colleague": 1, "contacts_business": 1,
-        "contacts_total": 6, "contacts_dishonest": 3, "family_dishonest": 2, "social_match_confidence": 0.95}
+        "contacts_total": 6, "contacts_dishonest": 3, "family_dishonest": 2, "social_link_evidence": 1}
 
 
 def test_kin_assets(features):
