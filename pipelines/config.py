@@ -106,6 +106,26 @@ class LinkageSettings(_Strict):
         return self
 
 
+class ModelSettings(_Strict):
+    """The execution-risk model (models/train.py)."""
+
+    registered_name: str = "zhixing-execution-risk"
+    experiment: str = "zhixing-execution-risk"
+    tracking_uri: str | None = None        # MLFLOW_TRACKING_URI overrides; default sqlite under <lake>/_mlflow
+    seed: int = 20261125
+    test_months: int = Field(6, ge=1)      # the most recent matured filings: the out-of-time window
+    calibration_months: int = Field(6, ge=1)
+    early_stopping_share: float = Field(0.2, gt=0, lt=1)
+    calibration: Literal["sigmoid", "isotonic"] = "sigmoid"
+    threshold: float = Field(0.5, gt=0, lt=1)   # a "high risk" flag for slice rates in the model card
+    promote_margin: float = Field(0.005, ge=0)  # AUC a challenger must gain over the champion
+    sensitive: list[str] = Field(default_factory=lambda: ["gender"])
+    search: dict[str, list[Any]] = Field(default_factory=lambda: {
+        "num_leaves": [7, 15], "learning_rate": [0.05], "min_child_samples": [20, 50],
+        "feature_fraction": [0.8], "lambda_l2": [1.0]})
+    monotone: dict[str, Literal[-1, 1]] = Field(default_factory=dict)
+
+
 class Settings(_Strict):
     """Everything a job needs to know, after flags have overridden the files."""
 
@@ -115,6 +135,7 @@ class Settings(_Strict):
     privacy: Privacy = Privacy()
     ingest: IngestSettings = IngestSettings()
     linkage: LinkageSettings = LinkageSettings()
+    model: ModelSettings = ModelSettings()
     run_date: dt.date | None = None
 
     def table(self, layer: str, name: str) -> str:

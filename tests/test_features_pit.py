@@ -509,7 +509,8 @@ def test_contacts_linked_at_filing(features):
     # Family: R1, R4 (link ends on the filing day); not R2 (from the filing day), R3 (ended the day
     # before). Friends: F1 (since the day before), F4 (through the account registered in the last
     # second before); not F2 (since after), nor the friend of the account registered on the filing
-    # day. Colleague: C1. Business: one unresolved account. Own link evidence: 1 (both accounts before filing), not the new account's 2.
+    # day. Colleague: C1. Business: one unresolved account. Own link evidence: 1 (both accounts
+    # before filing), not the new account's 2.
     # On the list at filing: R1, R4 (listed the day before), C1 (delisted on the filing day);
     # not F1 (listed on the filing day) nor F4 (delisted the day before).
     assert pick(features[P], "contacts_family", "contacts_friend", "contacts_colleague", "contacts_business",
