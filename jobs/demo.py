@@ -2,15 +2,20 @@
 
 landing -> bronze (reconciled) -> bronze quality gate -> silver (pseudonymised,
 linked) -> silver quality gate -> gold (point-in-time profiles, labelled case
-features) -> gold quality gate. Later stages join as they are built.
+features) -> gold quality gate -> model (trained, calibrated, registered in
+MLflow, promoted to champion). Later stages join as they are built.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from features.build import build_gold
 from features.quality import gold_suites
+from models.train import tracking_uri, train
 from pipelines.bronze import ingest
 from pipelines.bronze.summary import quarantine_text
 from pipelines.quality import bronze_suites
@@ -53,8 +58,14 @@ def main(args) -> int:
         if not gate.success:
             return EXIT_QUALITY_FAILED
 
+    print("\n== 7. Model: LightGBM, out-of-time split, calibrated, registered in MLflow")
+    truth = Path(url2pathname(urlparse(settings.paths.landing).path)).parent / "truth"
+    trained = train(spark, settings, truth_dir=truth if truth.is_dir() else None)
+    print(trained.to_text())
+
     docs = quality_dir(settings.paths.lake) / "uncommitted" / "data_docs" / "local_site" / "index.html"
     print(f"\nTables under {settings.paths.lake}/<layer>/<name>; Data Docs: {docs}")
+    print(f"MLflow UI: .venv/bin/mlflow ui --backend-store-uri {tracking_uri(settings)}")
     return EXIT_OK
 
 

@@ -153,3 +153,66 @@ def test_labels_match_the_generators_truth(lake):
     assert len(mine) == len(truth) == 5200
     wrong = {k: (v, truth[k]) for k, v in mine.items() if v != truth[k]}
     assert not wrong, f"{len(wrong)} labels differ from truth, e.g. {list(wrong.items())[:3]}"
+
+
+@pytest.fixture(scope="module")
+def trained(lake, spark, tmp_path_factory, monkeypatch_module):
+    from models.train import train
+
+    settings, _, _ = lake
+    monkeypatch_module.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path_factory.mktemp('mlflow')}/mlflow.db")
+    first = train(spark, settings, truth_dir=SAMPLE / "truth")
+    second = train(spark, settings, truth_dir=SAMPLE / "truth")
+    return settings, first, second
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+def test_model_beats_the_baseline_without_beating_the_truth(trained):
+    """An AUC above the true probabilities' AUC on the same cases can only come from leakage."""
+    _, report, _ = trained
+    print(report.to_text())
+    assert report.metrics["auc"] > report.baseline_auc
+    assert report.ceiling_auc is not None
+    assert report.metrics["auc"] <= report.ceiling_auc + 0.01, "above the ceiling: a feature leaks"
+    assert report.folds["test"] >= 300 and report.metrics["ece"] < 0.1
+
+
+def test_first_model_is_champion_and_an_equal_one_stays_challenger(trained):
+    import mlflow
+
+    _, first, second = trained
+    assert first.promotion.promote and "no champion" in first.promotion.reason
+    assert not second.promotion.promote                       # the same data and seed: no gain
+    assert second.metrics == first.metrics                    # deterministic for a seed
+    client = mlflow.MlflowClient()
+    assert client.get_model_version_by_alias("zhixing-execution-risk", "champion").version == first.version
+    assert client.get_model_version_by_alias("zhixing-execution-risk", "challenger").version == second.version
+
+
+def test_the_champion_scores_case_features_as_they_are(trained, spark):
+    import mlflow
+
+    settings, _, _ = trained
+    cases = storage.read_delta(spark, settings.table("gold", "case_features")).limit(50).toPandas()
+    scores = mlflow.pyfunc.load_model("models:/zhixing-execution-risk@champion").predict(cases)
+    assert len(scores) == 50 and ((scores > 0) & (scores < 1)).all()
+
+
+def test_the_run_logs_lineage_card_and_plots(trained):
+    import mlflow
+
+    _, report, _ = trained
+    run = mlflow.get_run(report.run_id)
+    assert run.data.params["gold_table"].endswith("gold/case_features") and "gold_version" in run.data.params
+    names = {a.path for a in mlflow.MlflowClient().list_artifacts(report.run_id, "report")}
+    for expected in ("roc.png", "calibration.png", "gains.png", "importance.png", "shap_summary.png",
+                     "model_card.md", "deciles.csv", "slices.csv"):
+        assert f"report/{expected}" in names
+    card = (report.report_dir / "model_card.md").read_text(encoding="utf-8")
+    assert "never an automatic sanction" in card.lower() and "gender" in card

@@ -1,0 +1,37 @@
+"""Gold -> a registered, explained model. `python -m jobs.train` or `spark-submit jobs/train.py`.
+
+Trains on what was known at `--run-date`, logs to MLflow, registers a new
+version as `challenger` and promotes it to `champion` when it beats the
+current one on the same out-of-time window (or with `--promote --reason`).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from models.train import train, tracking_uri
+from pipelines.runtime import EXIT_OK, job_parser, run, settings_from_args
+from pipelines.session import build_session
+
+
+def main(args) -> int:
+    settings = settings_from_args(args)
+    spark = build_session(settings.spark, app_name="zhixing-train")
+    report = train(spark, settings, promote=args.promote, promote_reason=args.reason,
+                   truth_dir=Path(args.truth) if args.truth else None)
+    print(report.to_text())
+    print(f"MLflow UI: mlflow ui --backend-store-uri {tracking_uri(settings)}")
+    return EXIT_OK
+
+
+def parser():
+    p = job_parser("Train, calibrate, explain and register the execution-risk model.")
+    p.add_argument("--promote", action="store_true", help="make this version champion regardless of the gate")
+    p.add_argument("--reason", help="why a forced promotion is justified (required with --promote)")
+    p.add_argument("--truth", help="a generator truth/ folder: report the true-probability AUC ceiling")
+    return p
+
+
+if __name__ == "__main__":
+    sys.exit(run(main, parser()))
