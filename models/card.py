@@ -64,8 +64,9 @@ Every feature uses only records dated strictly before the filing date (see FEATU
 Sensitive attributes kept out of the features and reported only as slices: {', '.join(sensitive) or 'none'}.
 
 ## Model
-LightGBM (native categoricals), parameters {params}, {rounds} trees (early stopping on the
-early-stopping fold), calibrated with {calibration} on the calibration fold.
+LightGBM (native categoricals), parameters {params}: the number of trees chosen by early
+stopping on the early-stopping fold, then refitted on training plus early-stopping folds
+({rounds} trees), calibrated with {calibration} on the calibration fold.
 Monotone constraints, where the domain is unambiguous:
 {constraints}
 

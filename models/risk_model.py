@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-__all__ = ["RiskModel", "design_matrix", "fit_booster", "search", "fit_calibrator"]
+__all__ = ["RiskModel", "design_matrix", "fit_booster", "fit_calibrator", "refit", "search"]
 
 
 def design_matrix(frame: pd.DataFrame, features: list[str], categorical: list[str],
@@ -70,6 +70,15 @@ def search(X, y, X_es, y_es, grid: dict[str, list], monotone: dict[str, int], se
                        "booster": booster})
     best = max(trials, key=lambda t: (t["auc"], -t["rounds"]))
     return best, trials
+
+
+def refit(X: pd.DataFrame, y: np.ndarray, params: dict, rounds: int, monotone: dict[str, int], seed: int,
+          scale: float = 1.0) -> lgb.Booster:
+    """The chosen parameters refitted on training plus early-stopping folds, with the early-stopped
+    number of trees scaled by how much more data there is (the most recent filings then count too)."""
+    train = lgb.Dataset(X, y, categorical_feature="auto")
+    return lgb.train(_params(params, monotone, list(X.columns), seed), train,
+                     num_boost_round=max(1, round(rounds * scale)))
 
 
 def fit_calibrator(raw_scores: np.ndarray, y: np.ndarray, method: str):

@@ -3,8 +3,9 @@
 What was known at the run date T alone: the labelled cases of gold whose
 180-day horizon has passed by T (labels re-evaluated at T from silver
 closures), split out of time. LightGBM with a small recorded grid search and
-early stopping, calibrated on a later time fold, compared with a logistic
-baseline and with the champion on the most recent (test) window.
+early stopping, refitted on training plus early-stopping folds, calibrated on
+a later time fold, compared with a logistic baseline and with the champion on
+the most recent (test) window.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from sklearn.metrics import roc_auc_score
@@ -35,7 +37,7 @@ from models.card import model_card
 from models.metrics import age_band, auc_ceiling_share, deciles, evaluate, fairness_gaps, slices
 from models.reasons import contributions
 from models.registry import Promotion, promotion_decision
-from models.risk_model import RiskModel, design_matrix, fit_calibrator, search
+from models.risk_model import RiskModel, design_matrix, fit_calibrator, refit, search
 from models.split import time_split
 from pipelines import storage
 from pipelines.config import Settings
@@ -137,8 +139,10 @@ def train(spark: SparkSession, settings: Settings, promote: bool = False, promot
 
     best, trials = search(X_train, y[fold["train"]], X_all[fold["early_stopping"]], y[fold["early_stopping"]],
                           cfg.search, cfg.monotone, cfg.seed)
-    booster = best["booster"]
-    raw = booster.predict(X_all, raw_score=True, num_iteration=booster.best_iteration)
+    fitted = fold["train"] | fold["early_stopping"]
+    booster = refit(X_all[fitted], y[fitted], best["params"], best["rounds"], cfg.monotone, cfg.seed,
+                    scale=fitted.sum() / fold["train"].sum())
+    raw = booster.predict(X_all, raw_score=True)
     calibrator = fit_calibrator(raw[fold["calibration"]], y[fold["calibration"]], cfg.calibration)
     model = RiskModel(booster, calibrator, names, categorical, levels)
     test = fold["test"]
@@ -176,7 +180,7 @@ def train(spark: SparkSession, settings: Settings, promote: bool = False, promot
     card = model_card(
         run_date=run_date, lineage=lineage, bounds=split.bounds, counts={k: int(v.sum()) for k, v in fold.items()},
         features=features, sensitive=sorted(sensitive), monotone=cfg.monotone, params=best["params"],
-        rounds=best["rounds"], metrics=metrics, baseline_auc=baseline_auc, ceiling_auc=ceiling,
+        rounds=booster.current_iteration(), metrics=metrics, baseline_auc=baseline_auc, ceiling_auc=ceiling,
         decile_table=decile_table, slice_table=slice_table, gaps=gaps, calibration=cfg.calibration)
     (report_dir / "model_card.md").write_text(card, encoding="utf-8")
 
@@ -205,11 +209,10 @@ def train(spark: SparkSession, settings: Settings, promote: bool = False, promot
         with tempfile.TemporaryDirectory() as tmp:
             pickled = Path(tmp) / "risk_model.pkl"
             pickled.write_bytes(pickle.dumps(model))
-            # Numbers as doubles: a count column with a null arrives as float, and int -> double is allowed.
-            example = frame.loc[test, names].head(5).astype({n: "float64" for n in names if n not in categorical})
+            example = frame.loc[test, names].head(5).astype(_example_types(features))
             info = mlflow.pyfunc.log_model(
                 name="model", python_model=_pyfunc(), artifacts={"risk_model": str(pickled)},
-                code_paths=[str(Path(__file__).parent)], signature=infer_signature(example, p_test[:5]),
+                code_paths=[str(Path(__file__).parent)], signature=_signature(features),
                 input_example=example, registered_model_name=cfg.registered_name)
         version = str(info.registered_model_version)
         promotion = _promote(cfg, version, frame[test], y[test], metrics["auc"], promote, promote_reason)
@@ -221,6 +224,26 @@ def train(spark: SparkSession, settings: Settings, promote: bool = False, promot
                          {k: int(v.sum()) for k, v in fold.items()}, report_dir, time.monotonic() - started)
     log.info("%s", report.to_text())
     return report
+
+
+def _column_type(f) -> str:
+    """The signature type of a gold feature column, so that `case_features` rows pass as they are.
+
+    Counts and flags that are never null (they have a fill) are integers of either width; any other
+    number is a double, so that a null (NaN in pandas) passes too. Every column is optional.
+    """
+    if f.is_categorical:
+        return "string"
+    return "long" if f.unit in ("count", "flag", "days") and f.fill is not None else "double"
+
+
+def _signature(features) -> ModelSignature:
+    inputs = Schema([ColSpec(_column_type(f), f.name, required=False) for f in features])
+    return ModelSignature(inputs=inputs, outputs=Schema([ColSpec("double")]))
+
+
+def _example_types(features) -> dict[str, str]:
+    return {f.name: {"string": "object", "long": "int64", "double": "float64"}[_column_type(f)] for f in features}
 
 
 def _pyfunc():
