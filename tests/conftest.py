@@ -22,6 +22,9 @@ def spark():
     spark_settings = settings.spark.model_copy(update={
         "master": "local[2]",
         "shuffle_partitions": 1,
+        # One session runs the whole suite, and with one shuffle partition a task holds a whole
+        # stage's hash maps: the gold build of the sample needs more than the default 4g.
+        "driver_memory": "8g",
         "jars_dir": str(ROOT / "jars"),
         "ivy_dir": str(ROOT / ".ivy"),
         "extra": {"spark.ui.enabled": "false", "spark.sql.adaptive.enabled": "false"},
