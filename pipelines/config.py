@@ -94,6 +94,8 @@ class LinkageSettings(_Strict):
     m_name_exact: float = Field(0.85, gt=0, lt=1)
     m_name_title: float = Field(0.1, gt=0, lt=1)        # "王先生" for 王伟 (male)
     m_masked_id: float = Field(0.98, gt=0, lt=1)
+    m_region: float = Field(0.8, gt=0, lt=1)             # an order ships to, or a relative lives in, the hukou region
+    shared_phone_min_names: int = Field(10, ge=2)        # a number no one held, seen with this many names: a shop's
     link_threshold_bits: float = Field(12.0, ge=0)      # a link needs at least this match weight
     min_margin_bits: float = Field(6.0, ge=0)            # ...and must beat the runner-up by this much
 

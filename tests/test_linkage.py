@@ -1,5 +1,6 @@
 """Entity resolution, rule by rule: shared phone, recycled phone, homonyms,
-missing phone, no owner, a shop's phone, courtesy names.
+missing phone, no owner, a shop's phone, courtesy names, a name within its
+region, and what family links between social accounts say.
 
 Each scenario adds a few people to a background population of 4,000 distinct
 strangers, so term frequencies behave as in a real registry.
@@ -14,15 +15,18 @@ from pyspark.sql import types as T
 from test_ingest import make_id
 
 from pipelines.config import LinkageSettings
-from pipelines.silver.linkage import link_records
+from pipelines.silver.linkage import family_pairs, link_records
 
 PERSON_SCHEMA = T.StructType([
     T.StructField("id_number", T.StringType()), T.StructField("name", T.StringType()),
     T.StructField("gender", T.StringType()), T.StructField("phone", T.StringType()),
-    T.StructField("updated_at", T.TimestampType()), T.StructField("batch_dt", T.DateType()),
-    T.StructField("source_file", T.StringType()), T.StructField("source_row", T.LongType()),
+    T.StructField("hukou_region", T.StringType()), T.StructField("updated_at", T.TimestampType()),
+    T.StructField("batch_dt", T.DateType()), T.StructField("source_file", T.StringType()),
+    T.StructField("source_row", T.LongType()),
 ])
-RECORD_SCHEMA = "source string, record_id string, name string, phone string, masked_id string, seen_at timestamp"
+RECORD_SCHEMA = ("source string, record_id string, name string, phone string, masked_id string, region string, "
+                 "seen_at timestamp")
+FAMILY_SCHEMA = "account_id string, relative_account string"
 BATCH = dt.date(2025, 7, 1)
 T0 = dt.datetime(2020, 1, 1)
 
@@ -34,19 +38,21 @@ def _background(n: int = 4000) -> list[tuple]:
     rows = []
     for i in range(n):
         name = SURNAMES[i % len(SURNAMES)] + GIVEN[(i // 31) % len(GIVEN)] + GIVEN[(i // 7) % len(GIVEN)] + str(i)
-        rows.append((make_id("19700101", i % 900 + 1, region=f"{110000 + i // 900}"), name,
-                     "M", f"150{i:08d}", T0, BATCH, "f", i))
+        region = f"{110000 + i // 900}"
+        rows.append((make_id("19700101", i % 900 + 1, region=region), name, "M", f"150{i:08d}", region,
+                     T0, BATCH, "f", i))
     return rows
 
 
 def person(id_number, name, phone, at=T0, gender="M"):
-    return (id_number, name, gender, phone, at, BATCH, "p", 0)
+    return (id_number, name, gender, phone, id_number[:6], at, BATCH, "p", 0)
 
 
 A = make_id("19800101", 11)              # 张伟, male
 B = make_id("19820202", 22)              # 李娜, female
 C = make_id("19900303", 33, "320311")    # a second 张伟 (homonym)
 D = make_id("19750505", 55)              # 王芳
+H = make_id("19920101", 12, "320311")    # 陈静, and a second 陈静 far away
 
 
 @pytest.fixture(scope="module")
@@ -58,17 +64,25 @@ def persons(spark):
         person(D, "王芳", "13900000004", gender="F"),
         person(D, "王芳", "13900000005", at=dt.datetime(2023, 1, 1), gender="F"),   # D gives up ...04
         person(make_id("19950606", 66), "赵敏", "13900000004", at=dt.datetime(2024, 1, 1), gender="F"),  # ...04 recycled
+        person(H, "陈静", None, gender="F"),
+        person(make_id("19930101", 14, "110001"), "陈静", None, gender="F"),
     ]
     return spark.createDataFrame(people + _background(), PERSON_SCHEMA).cache()
 
 
-def _link(spark, persons, records):
+def _link(spark, persons, records, family=None, settings=LinkageSettings()):
     df = spark.createDataFrame(records, RECORD_SCHEMA)
-    return {r.record_id: r for r in link_records(df, persons, LinkageSettings()).collect()}
+    if family is not None:
+        family = spark.createDataFrame(family + [(b, a) for a, b in family], FAMILY_SCHEMA)
+    return {r.record_id: r for r in link_records(df, persons, settings, family).collect()}
 
 
-def order(record_id, name, phone=None, masked=None, at=dt.datetime(2024, 6, 1)):
-    return ("ecommerce/orders", record_id, name, phone, masked, at)
+def order(record_id, name, phone=None, masked=None, at=dt.datetime(2024, 6, 1), region=None):
+    return ("ecommerce/orders", record_id, name, phone, masked, region, at)
+
+
+def account(record_id, name, phone=None, at=dt.datetime(2024, 6, 1)):
+    return ("social/accounts", record_id, name, phone, None, None, at)
 
 
 def mask(id_number):
@@ -83,7 +97,7 @@ def test_shared_phone_is_decided_by_the_name(spark, persons):
 
 
 def test_shared_phone_without_a_name_stays_unlinked(spark, persons):
-    links = _link(spark, persons, [("social/accounts", "s1", None, "13900000001", None, dt.datetime(2024, 6, 1))])
+    links = _link(spark, persons, [account("s1", None, "13900000001")])
     assert links["s1"].status in ("weak", "ambiguous") and links["s1"].id_number is None
     assert links["s1"].candidates == 2
 
@@ -141,3 +155,67 @@ def test_every_record_gets_a_row_with_evidence(spark, persons):
     links = _link(spark, persons, records)
     assert set(links) == {"o1", "o2"}
     assert links["o1"].match_probability > 0.999 and links["o1"].runner_up_weight is not None
+
+
+def test_an_order_with_only_a_name_links_by_ship_region_if_the_name_is_unique(spark, persons):
+    links = _link(spark, persons, [order("home", "王芳", region="320312"), order("away", "王芳", region="110000"),
+                                   order("nowhere", "王芳"), order("homonym", "陈静", region="320311"),
+                                   order("phone", "王芳", "18800000000", region="320312")])
+    assert (links["home"].status, links["home"].id_number) == ("linked", D)
+    assert links["home"].is_region_match and links["home"].is_masked_id_match is None
+    assert links["away"].status == "no_candidate"        # the name alone, elsewhere, is no block
+    assert links["nowhere"].status == "no_candidate"     # nor is it without a region
+    # One 陈静 lives in 320311, but the registry has two: a city is too wide for that.
+    assert links["homonym"].status == "no_candidate"
+    # A stranger's phone is a key that reaches nobody: the region is not tried.
+    assert links["phone"].status == "no_candidate" and links["phone"].is_region_match is None
+
+
+def test_a_number_no_one_holds_with_many_names_is_set_aside(spark, persons):
+    counter = [order(f"c{i}", f"顾客{i}", "18800000001") for i in range(12)]
+    links = _link(spark, persons, counter + [order("own", "王芳", "18800000001", region="320312"),
+                                             order("few", "王芳", "18800000002", region="320312")])
+    assert (links["own"].status, links["own"].id_number) == ("linked", D)
+    assert links["own"].has_shared_phone and links["own"].is_region_match
+    assert links["c0"].has_shared_phone and links["c0"].status == "no_candidate"
+    # One name on an unknown number is somebody's own phone, not a shop's: it is kept, and reaches no one.
+    assert (links["few"].status, links["few"].has_shared_phone) == ("no_candidate", False)
+
+def test_names_the_holder_bears_do_not_weaken_the_phone(spark, persons):
+    def weight(*others):
+        return _link(spark, persons, [account("s", None, "13900000005"), *others])["s"].match_weight
+
+    alone = weight()
+    assert weight(order("own", "王芳", "13900000005"), order("title", "王女士", "13900000005")) == alone
+    assert weight(order("stranger", "孙丽", "13900000005")) < alone
+
+
+def test_a_family_link_rules_out_the_relative_on_a_shared_phone(spark, persons):
+    records = [account("s1", None, "13900000001"), account("s2", "李娜", "13900000001")]
+    # Against 4,000 people a phone two hold is worth 10.8 bits; real registries are larger.
+    settings = LinkageSettings(link_threshold_bits=10.0)
+    alone = _link(spark, persons, records, settings=settings)
+    assert alone["s1"].status == "ambiguous" and alone["s2"].id_number == B
+    links = _link(spark, persons, records, family=[("s1", "s2")], settings=settings)
+    assert (links["s1"].status, links["s1"].id_number, links["s1"].relatives_excluded) == ("linked", A, 1)
+    assert (links["s2"].id_number, links["s2"].relatives_excluded) == (B, 0)
+
+
+def test_a_family_link_gives_a_phoneless_account_its_relatives_region(spark, persons):
+    records = [account("s1", "张伟", "13900000001"), account("s2", "王芳"), account("s3", "王芳"),
+               account("c", "张伟", "13900000003"), account("s4", "陈静")]
+    links = _link(spark, persons, records, family=[("s2", "s1"), ("s3", "nobody"), ("s4", "c")])
+    assert links["s1"].id_number == A and links["c"].id_number == C
+    assert (links["s2"].status, links["s2"].id_number, links["s2"].is_region_match) == ("linked", D, True)
+    assert (links["s3"].status, links["s3"].id_number) == ("no_candidate", None)   # no linked relative
+    # A relative's region points at a household: a name the registry gives twice still links there.
+    assert (links["s4"].status, links["s4"].id_number) == ("linked", H)
+
+
+def test_family_pairs_are_family_only_both_ways_latest_delivery(spark):
+    rows = [("a", "b", "family", BATCH, "f", 1), ("a", "c", "friend", BATCH, "f", 2),
+            ("a", "d", "family", BATCH, "f", 3), ("a", "d", "colleague", BATCH, "f", 4)]
+    links = spark.createDataFrame(rows, "src_account string, dst_account string, relation string, "
+                                        "batch_dt date, source_file string, source_row int")
+    pairs = {(r.account_id, r.relative_account) for r in family_pairs(links).collect()}
+    assert pairs == {("a", "b"), ("b", "a"), ("a", "d"), ("d", "a")}

@@ -4,7 +4,8 @@ Writes `silver/entity_links` (one row per order and social account: the
 person's key or none, the decision, the evidence) and sets `person_key` and
 `match_confidence` on `silver/ecommerce_orders` and `silver/social_accounts`.
 Raw IDs exist only inside this step (read from bronze) and are pseudonymised
-before anything is written.
+before anything is written. The family relations in bronze `social/links`
+let an account its phone and name leave undecided use its relatives' links.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pyspark.sql import functions as F
 
 from pipelines import storage
 from pipelines.config import Settings
-from pipelines.silver.linkage import link_records, order_records, social_records
+from pipelines.silver.linkage import family_pairs, link_records, order_records, social_records
 
 __all__ = ["resolve_entities", "LINKED_TABLES"]
 
@@ -43,7 +44,10 @@ def resolve_entities(spark: SparkSession, settings: Settings, pseudonymise: Call
     if not sources:
         return
     records = sources[0] if len(sources) == 1 else sources[0].unionByName(sources[1])
-    links = link_records(records, storage.read_delta(spark, persons_uri), settings.linkage)
+    social_links_uri = settings.table("bronze", "social_links")
+    family = (family_pairs(storage.read_delta(spark, social_links_uri))
+              if storage.delta_exists(spark, social_links_uri) else None)
+    links = link_records(records, storage.read_delta(spark, persons_uri), settings.linkage, family)
     links = (links.withColumn("person_key", pseudonymise(F.col("id_number"))).drop("id_number")
              .withColumn("match_confidence", F.when(F.col("status") == "linked", F.col("match_probability"))))
     links_uri = settings.table("silver", "entity_links")
