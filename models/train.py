@@ -261,7 +261,7 @@ def _promote(cfg, version: str, test_frame: pd.DataFrame, y_test: np.ndarray, au
         champion = client.get_model_version_by_alias(name, "champion")
     except mlflow.exceptions.MlflowException:
         champion = None
-    if champion is not None and champion.version != version:
+    if champion is not None and str(champion.version) != version:
         scores = mlflow.pyfunc.load_model(f"models:/{name}@champion").predict(test_frame)
         champion_auc = float(roc_auc_score(y_test, np.asarray(scores)))
     decision = promotion_decision(auc, champion_auc, cfg.promote_margin, force, reason)

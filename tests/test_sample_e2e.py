@@ -191,8 +191,8 @@ def test_first_model_is_champion_and_an_equal_one_stays_challenger(trained):
     assert not second.promotion.promote                       # the same data and seed: no gain
     assert second.metrics == first.metrics                    # deterministic for a seed
     client = mlflow.MlflowClient()
-    assert client.get_model_version_by_alias("zhixing-execution-risk", "champion").version == first.version
-    assert client.get_model_version_by_alias("zhixing-execution-risk", "challenger").version == second.version
+    assert str(client.get_model_version_by_alias("zhixing-execution-risk", "champion").version) == first.version
+    assert str(client.get_model_version_by_alias("zhixing-execution-risk", "challenger").version) == second.version
 
 
 def test_the_champion_scores_case_features_as_they_are(trained, spark):
