@@ -179,10 +179,6 @@ def case_features(cases: DataFrame, profile: DataFrame, case_labels: DataFrame) 
     return out.select("case_no", "court_code", "filed_on", *columns, *LABEL_COLUMNS)
 
 
-def _count(df: DataFrame) -> int:
-    return df.count()
-
-
 def build_gold(spark: SparkSession, settings: Settings, full_rebuild: bool = False,
                silver: Silver | None = None) -> GoldReport:
     """Build or extend gold for the run date; see the module docstring."""
@@ -205,13 +201,13 @@ def build_gold(spark: SparkSession, settings: Settings, full_rebuild: bool = Fal
                             "an earlier state of knowledge needs --full-rebuild (or another lake)")
         new_cases = cases.join(existing.select("case_no"), "case_no", "left_anti")
     new_cases = new_cases.localCheckpoint()
-    report.new_cases = _count(new_cases)
+    report.new_cases = new_cases.count()
     log.info("gold: %d cases to build (%s, as of %s)", report.new_cases, report.mode, run_date)
 
     stage = time.monotonic()
     resp = respondents(new_cases, silver.parties).localCheckpoint()
     profile = debtor_profile(resp, silver).withColumn("features_built_on", F.lit(run_date)).localCheckpoint()
-    report.profiles = _count(profile)
+    report.profiles = profile.count()
     log.info("gold: debtor_profile %d rows in %.1fs", report.profiles, time.monotonic() - stage)
 
     stage = time.monotonic()
