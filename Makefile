@@ -39,7 +39,7 @@ jars: $(JARS)
 
 demo: setup
 	rm -rf $(DEMO)
-	$(PY) -m jobs.demo --conf conf/local.yaml --landing data/sample/landing --lake $(DEMO)/lake --run-date 2026-11-06
+	$(PY) -m jobs.demo --conf conf/local.yaml --landing data/sample/landing --lake $(DEMO)/lake --exports $(DEMO)/exports --run-date 2026-11-06
 
 test: setup
 	$(PY) -m pytest -q

@@ -28,7 +28,7 @@ def _table(frame: pd.DataFrame, digits: int = 3) -> str:
 def model_card(*, run_date: dt.date, lineage: dict, bounds: dict, counts: dict, features: list[Feature],
                sensitive: list[str], monotone: dict[str, int], params: dict, rounds: int, metrics: dict,
                baseline_auc: float, ceiling_auc: float | None, decile_table: pd.DataFrame,
-               slice_table: pd.DataFrame, gaps: pd.DataFrame, calibration: str) -> str:
+               band_table: pd.DataFrame, slice_table: pd.DataFrame, gaps: pd.DataFrame, calibration: str) -> str:
     folds = pd.DataFrame([{"fold": k, "cases": counts.get(k, 0), "filed from": str(v[0]), "filed to": str(v[1])}
                           for k, v in bounds.items()])
     by_dim = "\n".join(f"- **{title}** ({sum(f.dimension == key for f in features)}): "
@@ -77,6 +77,9 @@ Monotone constraints, where the domain is unambiguous:
 {ceiling}
 ### Lift and capture by decile
 {_table(decile_table)}
+
+### Risk bands as the clerks see them (configured thresholds, `scoring.high` / `scoring.medium`)
+{_table(band_table)}
 
 ## Slices (court, age band, gender, province of household registration)
 {_table(slice_table)}

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "evaluate", "roc_points", "calibration_bins", "deciles", "slices", "fairness_gaps",
+    "evaluate", "roc_points", "calibration_bins", "deciles", "bands", "slices", "fairness_gaps",
     "age_band", "auc_ceiling_share", "SLICE_COLUMNS", "DECILE_COLUMNS",
 ]
 
@@ -142,6 +142,20 @@ def calibration_bins(y_true, p, bins: int = 10) -> pd.DataFrame:
         "mean_predicted": (table["sum_p"] / table["n"]).to_numpy(),
         "observed_rate": (table["positives"] / table["n"]).to_numpy(),
     })
+
+
+def bands(y_true, p, high: float, medium: float) -> pd.DataFrame:
+    """The risk bands a clerk sees (高 p >= high, 中 p >= medium, 低 below): cases, share, mean p, observed rate."""
+    y, p = _checked(y_true, p)
+    band = np.where(p >= high, "高", np.where(p >= medium, "中", "低"))
+    rows = []
+    for name, lower, upper in (("高", high, 1.0), ("中", medium, high), ("低", 0.0, medium)):
+        inside = band == name
+        n = int(inside.sum())
+        rows.append({"band": name, "p_from": lower, "p_to": upper, "n": n, "share": n / len(y) if len(y) else np.nan,
+                     "mean_predicted": p[inside].mean() if n else np.nan,
+                     "observed_rate": y[inside].mean() if n else np.nan})
+    return pd.DataFrame(rows)
 
 
 def deciles(y_true, p) -> pd.DataFrame:

@@ -34,17 +34,20 @@ from features.labels import HORIZON_DAYS, labels
 from models import plots
 from models.baseline import baseline
 from models.card import model_card
-from models.metrics import age_band, auc_ceiling_share, deciles, evaluate, fairness_gaps, slices
+from models.drift import drift_reference
+from models.metrics import age_band, auc_ceiling_share, bands, deciles, evaluate, fairness_gaps, slices
 from models.reasons import contributions
 from models.registry import Promotion, promotion_decision
 from models.risk_model import RiskModel, design_matrix, fit_calibrator, refit, search
 from models.split import time_split
 from pipelines import storage
-from pipelines.config import Settings
+from pipelines.config import Settings, local_path
 
-__all__ = ["TrainReport", "training_frame", "train", "tracking_uri"]
+__all__ = ["DRIFT_REFERENCE", "TrainReport", "training_frame", "train", "tracking_uri"]
 
 log = logging.getLogger(__name__)
+
+DRIFT_REFERENCE = "monitor/drift_reference.json"   # run artifact: the training window's bins (models/drift.py)
 
 
 @dataclass
@@ -84,9 +87,7 @@ def tracking_uri(settings: Settings) -> str:
 
 
 def _local_lake(settings: Settings) -> Path:
-    from urllib.parse import urlparse
-    from urllib.request import url2pathname
-    return Path(url2pathname(urlparse(settings.paths.lake).path))
+    return local_path(settings.paths.lake)
 
 
 def training_frame(spark: SparkSession, settings: Settings, run_date: dt.date) -> tuple[pd.DataFrame, dict]:
@@ -167,6 +168,11 @@ def train(spark: SparkSession, settings: Settings, promote: bool = False, promot
     contrib = contributions(booster, X_all[test])
     contrib = contrib[0] if isinstance(contrib, tuple) else contrib.drop(columns=["_bias"], errors="ignore")
     importance = booster.feature_importance("gain")
+    watched = [names[i] for i in np.argsort(-importance, kind="stable")[:settings.monitor.top_features]]
+    reference = drift_reference(frame[fitted], model.predict_proba(frame[fitted]), watched, categorical,
+                                settings.monitor.bins)
+    band_table = bands(y[test], p_test, settings.scoring.high, settings.scoring.medium)
+    band_table.to_csv(report_dir / "bands.csv", index=False)
     artifacts = {
         "roc.png": plots.roc_plot(y[test], p_test, report_dir / "roc.png"),
         "calibration.png": plots.calibration_plot(y[test], p_test, report_dir / "calibration.png"),
@@ -181,7 +187,7 @@ def train(spark: SparkSession, settings: Settings, promote: bool = False, promot
         run_date=run_date, lineage=lineage, bounds=split.bounds, counts={k: int(v.sum()) for k, v in fold.items()},
         features=features, sensitive=sorted(sensitive), monotone=cfg.monotone, params=best["params"],
         rounds=booster.current_iteration(), metrics=metrics, baseline_auc=baseline_auc, ceiling_auc=ceiling,
-        decile_table=decile_table, slice_table=slice_table, gaps=gaps, calibration=cfg.calibration)
+        decile_table=decile_table, band_table=band_table, slice_table=slice_table, gaps=gaps, calibration=cfg.calibration)
     (report_dir / "model_card.md").write_text(card, encoding="utf-8")
 
     mlflow.set_tracking_uri(tracking_uri(settings))
@@ -203,7 +209,8 @@ def train(spark: SparkSession, settings: Settings, promote: bool = False, promot
                             **({"truth_ceiling_auc": ceiling,
                                 "ceiling_lift_share": auc_ceiling_share(metrics["auc"], ceiling)} if ceiling else {})})
         mlflow.log_dict({"monotone": cfg.monotone, "levels": levels}, "model_config.json")
-        for path in [*artifacts.values(), report_dir / "deciles.csv", report_dir / "slices.csv",
+        mlflow.log_dict(reference, DRIFT_REFERENCE)
+        for path in [*artifacts.values(), report_dir / "deciles.csv", report_dir / "bands.csv", report_dir / "slices.csv",
                      report_dir / "fairness_gaps.csv", report_dir / "model_card.md"]:
             mlflow.log_artifact(str(path), "report")
         with tempfile.TemporaryDirectory() as tmp:

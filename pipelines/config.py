@@ -12,11 +12,13 @@ import datetime as dt
 import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-__all__ = ["ConfigError", "Settings", "load_settings", "to_uri"]
+__all__ = ["ConfigError", "Settings", "load_settings", "local_path", "to_uri"]
 
 
 class ConfigError(ValueError):
@@ -39,14 +41,31 @@ def to_uri(location: str) -> str:
     return Path(location).expanduser().resolve().as_uri()
 
 
+def local_path(uri: str) -> Path:
+    """The local path of a `file:` URI (the inverse of `to_uri`); other schemes have none."""
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("", "file"):
+        raise ConfigError(f"{uri} is not on a local file system")
+    return Path(url2pathname(parsed.path))
+
+
 class Paths(_Strict):
     landing: str
     lake: str
+    exports: str = "exports"       # clerk files: <exports>/<run_date>/<court>.csv|.xlsx; a local or mounted folder
 
     @field_validator("landing", "lake")
     @classmethod
     def _as_uri(cls, value: str) -> str:
         return to_uri(value)
+
+    @field_validator("exports")
+    @classmethod
+    def _local_folder(cls, value: str) -> str:
+        # Files for people, written with an atomic rename: a local (or mounted) folder, not an object store.
+        if "://" in value and not value.startswith("file://"):
+            raise ValueError("must be a local or mounted folder (files are renamed into place atomically)")
+        return str(local_path(to_uri(value)))
 
 
 class SparkSettings(_Strict):
@@ -128,6 +147,45 @@ class ModelSettings(_Strict):
     monotone: dict[str, Literal[-1, 1]] = Field(default_factory=dict)
 
 
+class ScoringSettings(_Strict):
+    """Nightly scoring (models/scoring.py). Bands: 高 p >= high, 中 p >= medium, else 低."""
+
+    model_alias: str = "champion"
+    high: float = Field(0.6, gt=0, lt=1)
+    medium: float = Field(0.35, gt=0, lt=1)
+    reasons: int = Field(4, ge=1, le=10)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "ScoringSettings":
+        if self.medium >= self.high:
+            raise ValueError("medium must be below high")
+        return self
+
+
+class ExportSettings(_Strict):
+    """Filing-clerk files (pipelines/clerk_export.py)."""
+
+    max_age_days: int = Field(30, ge=0)   # scored back-log filed earlier than this is not put in a clerk's file
+
+
+class MonitorSettings(_Strict):
+    """Drift of the score and the top features against the champion's training window (models/drift.py)."""
+
+    investigate: float = Field(0.1, gt=0)   # PSI at which to look
+    shift: float = Field(0.25, gt=0)        # PSI at which the population has shifted
+    window_days: int = Field(30, ge=1)      # recent filings monitored together with tonight's
+    min_cases: int = Field(100, ge=1)       # fewer monitored cases than this: PSI is noise, not an alert
+    top_features: int = Field(10, ge=0)
+    bins: int = Field(10, ge=2, le=50)
+    fail_on_shift: bool = False             # a shift makes the nightly run exit 5
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "MonitorSettings":
+        if self.investigate >= self.shift:
+            raise ValueError("investigate must be below shift")
+        return self
+
+
 class Settings(_Strict):
     """Everything a job needs to know, after flags have overridden the files."""
 
@@ -138,6 +196,9 @@ class Settings(_Strict):
     ingest: IngestSettings = IngestSettings()
     linkage: LinkageSettings = LinkageSettings()
     model: ModelSettings = ModelSettings()
+    scoring: ScoringSettings = ScoringSettings()
+    export: ExportSettings = ExportSettings()
+    monitor: MonitorSettings = MonitorSettings()
     run_date: dt.date | None = None
 
     def table(self, layer: str, name: str) -> str:
@@ -189,10 +250,10 @@ def _describe(error: ValidationError, source: str) -> str:
 def load_settings(conf_file: str | Path, **overrides: Any) -> Settings:
     """Load `conf_file` (following `extends`), apply flag overrides, validate.
 
-    Overrides use flat names: `landing`, `lake`, `run_date`; `None` means unset.
+    Overrides use flat names: `landing`, `lake`, `exports`, `run_date`; `None` means unset.
     """
     raw = _read_yaml(Path(conf_file))
-    for key in ("landing", "lake"):
+    for key in ("landing", "lake", "exports"):
         if overrides.get(key) is not None:
             raw.setdefault("paths", {})[key] = overrides[key]
     if overrides.get("run_date") is not None:

@@ -6,6 +6,8 @@ Exit codes (documented in the README for schedulers):
     2  bad usage or configuration
     3  finished, but some input was rejected (see the summary)
     4  a critical data-quality expectation failed; nothing downstream was written
+    5  the population has shifted (drift PSI at or above monitor.shift) and monitor.fail_on_shift is set
+    6  no champion model in the registry: nothing was scored
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from collections.abc import Callable
 
 from pipelines.config import ConfigError, Settings, load_settings
 
-__all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_REJECTED", "EXIT_QUALITY_FAILED",
+__all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_REJECTED", "EXIT_QUALITY_FAILED", "EXIT_DRIFT", "EXIT_NO_MODEL",
            "job_parser", "settings_from_args", "run"]
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_REJECTED, EXIT_QUALITY_FAILED = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_REJECTED, EXIT_QUALITY_FAILED, EXIT_DRIFT, EXIT_NO_MODEL = range(7)
 DEFAULT_CONF = "conf/local.yaml"
 
 log = logging.getLogger("zhixing")
@@ -41,12 +43,14 @@ def job_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--conf", default=DEFAULT_CONF, help=f"YAML config (default {DEFAULT_CONF})")
     parser.add_argument("--landing", help="landing zone URI (overrides paths.landing)")
     parser.add_argument("--lake", help="lake root URI (overrides paths.lake)")
+    parser.add_argument("--exports", help="clerk export folder (overrides paths.exports)")
     parser.add_argument("--run-date", type=_date, help="logical run date YYYY-MM-DD")
     return parser
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    return load_settings(args.conf, landing=args.landing, lake=args.lake, run_date=args.run_date)
+    return load_settings(args.conf, landing=args.landing, lake=args.lake,
+                         exports=getattr(args, "exports", None), run_date=args.run_date)
 
 
 def configure_logging() -> None:

@@ -67,3 +67,24 @@ def test_uri_schemes():
     assert to_uri("/tmp/x").startswith("file:///")
     with pytest.raises(ConfigError, match="unsupported URI scheme"):
         to_uri("ftp://host/x")
+
+
+def test_exports_are_a_local_folder_and_bands_thresholds_are_ordered(tmp_path):
+    settings = load_settings(ROOT / "conf" / "local.yaml", exports=str(tmp_path / "out"))
+    assert settings.paths.exports == str((tmp_path / "out").resolve())
+    with pytest.raises(ConfigError, match=r"bad value for 'paths\.exports'.*local or mounted"):
+        load_settings(ROOT / "conf" / "local.yaml", exports="s3a://bucket/exports")
+    path = _write(tmp_path, f"extends: {ROOT / 'conf' / 'base.yaml'}\nscoring:\n  high: 0.3\n  medium: 0.5\n")
+    with pytest.raises(ConfigError, match="medium must be below high"):
+        load_settings(path)
+    path = _write(tmp_path, f"extends: {ROOT / 'conf' / 'base.yaml'}\nmonitor:\n  investigate: 0.3\n")
+    with pytest.raises(ConfigError, match="investigate must be below shift"):
+        load_settings(path)
+
+
+def test_local_path_inverts_to_uri(tmp_path):
+    from pipelines.config import local_path
+
+    assert local_path(to_uri(str(tmp_path / "a b"))) == (tmp_path / "a b").resolve()
+    with pytest.raises(ConfigError, match="not on a local file system"):
+        local_path("hdfs://nn/lake")

@@ -1,20 +1,24 @@
-"""End to end over the committed sample: landing -> bronze -> silver -> gold, and the gates.
+"""End to end over the committed sample: landing -> bronze -> silver -> gold -> model -> the night.
 
 Checks the reconciliation identity for every batch, that every fault listed in
 the sample's truth is caught where the contract says, that a second engine
 reads the tables, that silver and gold carry no raw personal data, entity
-resolution's precision and recall, and the labels against the generator's truth.
+resolution's precision and recall, the labels against the generator's truth,
+the model, and a nightly run (gates, scoring, drift, clerk exports) both in
+this process and under spark-submit on a real standalone cluster.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+from pathlib import Path
 
+import pandas as pd
 import pytest
 from deltalake import DeltaTable
 from pyspark.sql import functions as F
-from tests_paths import CONF, SAMPLE
+from tests_paths import CONF, ROOT, SAMPLE
 
 from features.build import build_gold
 from pipelines import storage
@@ -129,19 +133,6 @@ def test_entity_resolution_against_truth(lake):
     assert quality["recall"] >= 0.90
 
 
-def test_quality_gates_pass_on_the_sample(lake, spark, tmp_path):
-    from features.quality import gold_suites
-    from pipelines.quality import bronze_suites
-    from pipelines.quality.layer import check_layer
-    from pipelines.silver.quality import silver_suites
-
-    settings, _, _ = lake
-    for layer, suites in (("bronze", bronze_suites()), ("silver", silver_suites()), ("gold", gold_suites())):
-        report = check_layer(spark, settings, layer, suites, tmp_path / layer, run_date=LAST_BATCH)
-        assert report.success, report.to_text()
-        assert len(report.tables) >= (2 if layer == "gold" else 14) and report.docs_url
-
-
 def test_labels_match_the_generators_truth(lake):
     """Every case's label and status at the last batch, exactly as truth/case_truth.csv has it."""
     settings, _, _ = lake
@@ -216,3 +207,103 @@ def test_the_run_logs_lineage_card_and_plots(trained):
         assert f"report/{expected}" in names
     card = (report.report_dir / "model_card.md").read_text(encoding="utf-8")
     assert "never an automatic sanction" in card.lower() and "gender" in card
+
+
+# -- the night: scoring, drift and the clerks' files, here and on a standalone cluster ----------------------
+
+@pytest.fixture(scope="module")
+def night(trained, spark, tmp_path_factory):
+    """A snapshot of the lake and registry before the night, then the night run in this process."""
+    import os
+    import shutil
+
+    from pipelines.config import local_path
+    from pipelines.nightly import run_night
+
+    settings, _, _ = trained
+    before = tmp_path_factory.mktemp("before_night")
+    shutil.copytree(local_path(settings.paths.lake), before / "lake")
+    shutil.copy(os.environ["MLFLOW_TRACKING_URI"].removeprefix("sqlite:///"), before / "mlflow.db")
+    settings = settings.model_copy(update={"paths": settings.paths.model_copy(
+        update={"exports": str(tmp_path_factory.mktemp("exports"))})})
+    report = run_night(spark, settings)
+    print(report.to_text())
+    return settings, report, before
+
+
+def test_the_night_gates_scores_monitors_and_exports(night, spark):
+    settings, report, _ = night
+    # Every batch is in already, so the night ingests nothing (the rejected batch was reported when it came).
+    assert report.exit_code == 0, report.to_text()
+    assert [s.stage for s in report.stages] == ["ingest", "gate bronze", "conform", "gate silver", "features",
+                                                "gate gold", "score", "monitor", "export"]
+    scores = DeltaTable(settings.table("gold", "case_scores")).to_pandas()
+    assert len(scores) == scores["case_no"].nunique() == 5200          # every case, once
+    assert set(scores["band"]) == {"高", "中", "低"} and scores["probability"].between(0, 1).all()
+    assert scores["reasons"].map(len).between(1, 4).all()
+    drift = DeltaTable(settings.table("monitor", "drift")).to_pandas()
+    recent = drift[drift["scope"] == "recent_30d"]
+    assert "score" in set(recent["feature"]) and len(recent) == 1 + settings.monitor.top_features
+    assert (drift["run_date"] == LAST_BATCH).all() and drift["psi"].notna().all()
+
+
+def test_each_court_gets_its_own_cases_with_names_and_masked_ids(night, spark):
+    from pipelines.exports import EXPORT_COLUMNS
+
+    settings, report, _ = night
+    folder = report.export.folder
+    cases = DeltaTable(settings.table("silver", "court_cases")).to_pandas(columns=["case_no", "court_code"])
+    courts = dict(zip(cases["case_no"], cases["court_code"], strict=True))
+    parties = storage.read_delta(spark, settings.table("bronze", "court_parties")).where("role = 'respondent'") \
+        .select("case_no", "name").toPandas().groupby("case_no")["name"].apply(set).to_dict()
+    exported = 0
+    for court in sorted(set(courts.values())):
+        raw = (folder / f"{court}.csv").read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf")
+        rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
+        assert rows[0] == EXPORT_COLUMNS
+        for row in rows[1:]:
+            assert courts[row[0]] == court                                       # nobody else's case
+            assert set(row[2].split("、")) <= parties[row[0]]                    # the court's own party names
+            assert all(len(m) == 18 and m[6:14] == "*" * 8 for m in row[3].split("、"))
+        probabilities = [float(r[5].rstrip("%")) for r in rows[1:]]
+        assert probabilities == sorted(probabilities, reverse=True)
+        exported += len(rows) - 1
+        assert (folder / f"{court}.xlsx").stat().st_size > 0
+    assert exported == report.export.cases > 0
+    summary = (folder / "summary.md").read_text(encoding="utf-8")
+    assert "| **合计** | " in summary and "recent_30d" in summary
+
+
+def test_the_night_on_a_standalone_cluster_scores_as_the_local_run(night, tmp_path):
+    """`spark-submit --master spark://...` of jobs/nightly.py on the lake as it was before the night."""
+    import subprocess
+
+    from pipelines.standalone import spark_submit_command, standalone_cluster
+
+    settings, _, before = night
+    exports = tmp_path / "exports"
+    args = ["--conf", str(CONF), "--landing", str(SAMPLE / "landing"), "--lake", str(before / "lake"),
+            "--exports", str(exports), "--run-date", LAST_BATCH.isoformat()]
+    with standalone_cluster(tmp_path / "cluster", timeout=120) as cluster:
+        cmd = spark_submit_command(cluster.master_url, ROOT / "jobs" / "nightly.py", args, ROOT / "jars",
+                                   ROOT / ".ivy", conf={"spark.ui.enabled": "false", "spark.driver.memory": "3g"})
+        env = {**cluster.env, "MLFLOW_TRACKING_URI": f"sqlite:///{before / 'mlflow.db'}"}
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=1400)
+        status = cluster.status()
+        executors = list((cluster.workdir / "work").glob("app-*/*/stderr"))   # executor JVMs the worker started
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-3000:]
+    assert [a["name"] for a in status["completedapps"] + status["activeapps"]] == [f"zhixing-nightly-{LAST_BATCH}"]
+    assert f"master={cluster.master_url}" in done.stdout and executors
+
+    columns = ["case_no", "court_code", "filed_on", "model_version", "probability", "band", "reasons", "run_date"]
+    local = DeltaTable(settings.table("gold", "case_scores")).to_pandas(columns=columns) \
+        .sort_values("case_no").reset_index(drop=True)
+    remote = DeltaTable(str(before / "lake" / "gold" / "case_scores")).to_pandas(columns=columns) \
+        .sort_values("case_no").reset_index(drop=True)
+    assert len(remote) == 5200
+    pd.testing.assert_frame_equal(local, remote, check_exact=False, rtol=1e-12)
+    local_files = sorted((Path(settings.paths.exports) / LAST_BATCH.isoformat()).glob("*.csv"))
+    assert len(local_files) >= 5
+    for court_file in local_files:                       # the clerks get the same bytes either way
+        assert (exports / LAST_BATCH.isoformat() / court_file.name).read_bytes() == court_file.read_bytes()

@@ -274,7 +274,8 @@ def _write_log(spark: SparkSession, settings: Settings, report: IngestReport,
 
 
 def ingest(spark: SparkSession, settings: Settings, dataset_names: list[str] | None = None) -> IngestReport:
-    """Ingest every complete batch not yet ingested with its current content."""
+    """Ingest every complete batch not yet ingested with its current content (dated on or before
+    the run date, when the settings have one)."""
     started = time.monotonic()
     started_at = dt.datetime.now()
     run_id = uuid.uuid4().hex[:12]
@@ -282,6 +283,13 @@ def ingest(spark: SparkSession, settings: Settings, dataset_names: list[str] | N
     datasets = [contract[name] for name in (dataset_names or contract)]
     done = _ingested_fingerprints(spark, settings.table("bronze", "ingest_log"))
     batches = discover_batches(spark, settings.paths.landing, datasets)
+    if settings.run_date is not None:
+        # A night's run takes the batches of its date and before; later ones wait for their own night.
+        later = [b for b in batches if b.batch_dt > settings.run_date]
+        if later:
+            log.info("stage=discover leaving %d batch(es) dated after the run date %s for later runs",
+                     len(later), settings.run_date)
+        batches = [b for b in batches if b.batch_dt <= settings.run_date]
     log.info("stage=discover landing=%s batches=%d complete=%d", settings.paths.landing,
              len(batches), sum(b.is_complete for b in batches))
     results: list[BatchResult] = []

@@ -6,13 +6,11 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 from pathlib import Path
-from urllib.parse import urlparse
-from urllib.request import url2pathname
 
 from pyspark.sql import SparkSession
 
 from pipelines import storage
-from pipelines.config import ConfigError, Settings
+from pipelines.config import ConfigError, Settings, local_path
 from pipelines.quality.checks import TableSuite
 from pipelines.quality.gate import run_gate
 from pipelines.quality.report import GateReport
@@ -24,11 +22,11 @@ log = logging.getLogger(__name__)
 
 def quality_dir(lake_uri: str) -> Path:
     """`<lake>/_quality/gx` for a local lake; GX's file context cannot live on HDFS or S3."""
-    parsed = urlparse(lake_uri)
-    if parsed.scheme != "file":
+    try:
+        return local_path(lake_uri) / "_quality" / "gx"
+    except ConfigError:
         raise ConfigError(f"lake {lake_uri} is not a local file: URI; pass --quality-dir PATH "
-                          "(Great Expectations keeps its results in a local folder)")
-    return Path(url2pathname(parsed.path)) / "_quality" / "gx"
+                          "(Great Expectations keeps its results in a local folder)") from None
 
 
 def check_layer(spark: SparkSession, settings: Settings, layer: str, suites: Iterable[TableSuite],

@@ -1,0 +1,35 @@
+"""Score every case filed by the run date that no other night scored, with the champion -> gold/case_scores.
+
+    python -m jobs.score --run-date 2026-11-06     (or spark-submit jobs/score.py ...)
+
+Re-running a night replaces that night's rows.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from models.scoring import NoChampion, load_champion, score_cases
+from models.train import tracking_uri
+from pipelines.runtime import EXIT_NO_MODEL, EXIT_OK, job_parser, log, run, settings_from_args
+from pipelines.session import build_session
+
+
+def main(args) -> int:
+    settings = settings_from_args(args)
+    if settings.run_date is None:
+        p.error("--run-date is required")
+    try:
+        champion = load_champion(settings, tracking_uri(settings))
+    except NoChampion as exc:
+        log.error("%s", exc)
+        return EXIT_NO_MODEL
+    spark = build_session(settings.spark, app_name="zhixing-score")
+    print(score_cases(spark, settings, champion, settings.run_date).to_text())
+    return EXIT_OK
+
+
+p = job_parser(__doc__.splitlines()[0])
+
+if __name__ == "__main__":
+    sys.exit(run(main, p))

@@ -1,0 +1,143 @@
+"""One night, end to end: ingest -> gates -> conform -> gates -> features -> gate -> [train] -> score
+-> monitor -> export.
+
+Every stage is idempotent, so a failed night is re-run as it is: ingest skips
+batches it already holds, conform and gold take only what they have not seen,
+scoring replaces the night's rows, monitoring replaces the night's drift rows
+and the export rewrites the night's folder. Each stage logs its rows and
+seconds; `NightReport.exit_code` says how the night went (codes in
+`pipelines.runtime`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+from features.build import build_gold
+from features.quality import gold_suites
+from models.monitor import DriftReport, monitor
+from models.scoring import NoChampion, load_champion, score_cases
+from models.train import tracking_uri, train
+from pipelines.bronze import ingest
+from pipelines.clerk_export import ExportReport, export_night
+from pipelines.config import Settings
+from pipelines.quality import bronze_suites
+from pipelines.quality.layer import check_layer
+from pipelines.runtime import EXIT_DRIFT, EXIT_NO_MODEL, EXIT_OK, EXIT_QUALITY_FAILED, EXIT_REJECTED
+from pipelines.silver.build import conform
+from pipelines.silver.quality import silver_suites
+from pipelines.silver.resolve import resolve_entities
+
+__all__ = ["NightReport", "StageResult", "run_night"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StageResult:
+    stage: str
+    rows: int
+    seconds: float
+    detail: str = ""
+
+
+@dataclass
+class NightReport:
+    run_date: dt.date
+    stages: list[StageResult] = field(default_factory=list)
+    exit_code: int = EXIT_OK
+    messages: list[str] = field(default_factory=list)
+    export: ExportReport | None = None
+    drift: DriftReport | None = None
+
+    def to_text(self) -> str:
+        lines = [f"night {self.run_date}: exit code {self.exit_code}", f"{'stage':<16}{'rows':>10}{'seconds':>10}"]
+        lines += [f"{s.stage:<16}{s.rows:>10}{s.seconds:>10.1f}" for s in self.stages]
+        for stage in self.stages:
+            if stage.detail:
+                lines += ["", f"-- {stage.stage}", stage.detail]
+        lines += ["", *self.messages] if self.messages else []
+        return "\n".join(lines)
+
+
+class _Night:
+    """Runs stages in order, timing and logging each."""
+
+    def __init__(self, report: NightReport):
+        self.report = report
+
+    def stage(self, name: str, work: Callable[[], Any], rows: Callable[[Any], int],
+              detail: Callable[[Any], str] = lambda r: r.to_text()) -> Any:
+        log.info("stage %s: started", name)
+        started = time.monotonic()
+        result = work()
+        seconds = time.monotonic() - started
+        count = rows(result)
+        log.info("stage %s: %d rows, %.1fs", name, count, seconds)
+        self.report.stages.append(StageResult(name, count, seconds, detail(result)))
+        return result
+
+    def gate(self, spark: SparkSession, settings: Settings, layer: str, suites, run_date: dt.date) -> bool:
+        gate = self.stage(f"gate {layer}", lambda: check_layer(spark, settings, layer, suites(), run_date=run_date),
+                          lambda g: len(g.tables))
+        if not gate.success:
+            self.report.exit_code = EXIT_QUALITY_FAILED
+            self.report.messages.append(f"the {layer} quality gate failed: nothing downstream of {layer} was "
+                                        "written tonight; see the Data Docs, fix the source, re-run the night")
+        return gate.success
+
+
+def run_night(spark: SparkSession, settings: Settings, retrain: bool = False, full_rebuild: bool = False,
+              promote: bool = False, promote_reason: str | None = None) -> NightReport:
+    run_date = settings.run_date
+    if run_date is None:
+        raise ValueError("a night needs a run date (--run-date YYYY-MM-DD)")
+    report = NightReport(run_date)
+    night = _Night(report)
+
+    ingested = night.stage("ingest", lambda: ingest(spark, settings), lambda r: sum(b.rows_loaded for b in r.results))
+    if ingested.rejected:
+        report.exit_code = EXIT_REJECTED
+        report.messages.append("rejected source batch(es), not loaded (the rest of the night went on): "
+                               + "; ".join(f"{b.dataset} dt={b.batch_dt}: {b.reason_code}" for b in ingested.rejected))
+    if not night.gate(spark, settings, "bronze", bronze_suites, run_date):
+        return report
+    night.stage("conform", lambda: conform(spark, settings, link=resolve_entities), lambda r: sum(r.tables.values()))
+    if not night.gate(spark, settings, "silver", silver_suites, run_date):
+        return report
+    night.stage("features", lambda: build_gold(spark, settings, full_rebuild=full_rebuild), lambda r: r.new_cases)
+    if not night.gate(spark, settings, "gold", gold_suites, run_date):
+        return report
+    if retrain:
+        night.stage("train", lambda: train(spark, settings, promote=promote, promote_reason=promote_reason),
+                    lambda r: sum(r.folds.values()))
+
+    try:
+        champion = load_champion(settings, tracking_uri(settings))
+    except NoChampion as exc:
+        report.exit_code = EXIT_NO_MODEL
+        report.messages.append(f"{exc}. Nothing was scored or exported tonight; re-run the night with --retrain "
+                               "once gold holds matured labelled cases.")
+        log.error("%s", exc)
+        return report
+    scored = night.stage("score", lambda: score_cases(spark, settings, champion, run_date), lambda r: r.cases)
+    if scored.cases == 0:
+        report.messages.append(f"no new cases to score for {run_date}: every court gets a header-only file")
+    drift = night.stage("monitor", lambda: monitor(spark, settings, champion, run_date), lambda r: len(r.table))
+    report.drift = drift
+    notes = [f"模型：{champion.name} 第 {champion.version} 版", *report.messages]
+    report.export = night.stage("export", lambda: export_night(spark, settings, run_date, drift.table, notes),
+                                lambda r: r.cases)
+    if drift.shifted:
+        report.messages.append(f"DRIFT: population shift (PSI >= {settings.monitor.shift}) in "
+                               + ", ".join(drift.shifted))
+        if settings.monitor.fail_on_shift and report.exit_code == EXIT_OK:
+            report.exit_code = EXIT_DRIFT
+    return report
