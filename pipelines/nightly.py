@@ -86,7 +86,7 @@ class _Night:
 
     def gate(self, spark: SparkSession, settings: Settings, layer: str, suites, run_date: dt.date) -> bool:
         gate = self.stage(f"gate {layer}", lambda: check_layer(spark, settings, layer, suites(), run_date=run_date),
-                          lambda g: len(g.tables))
+                          lambda g: sum(t.rows for t in g.tables))
         if not gate.success:
             self.report.exit_code = EXIT_QUALITY_FAILED
             self.report.messages.append(f"the {layer} quality gate failed: nothing downstream of {layer} was "

@@ -37,7 +37,7 @@ def fakes(monkeypatch):
     monkeypatch.setattr(nightly, "ingest", record("ingest", lambda: _Report(
         results=[SimpleNamespace(rows_loaded=10)], rejected=outcome["rejected"])))
     monkeypatch.setattr(nightly, "check_layer", lambda spark, settings, layer, suites, run_date: (
-        calls.append(f"gate {layer}"), _Report(tables=[1], success=layer != outcome["failing_gate"]))[1])
+        calls.append(f"gate {layer}"), _Report(tables=[SimpleNamespace(rows=7)], success=layer != outcome["failing_gate"]))[1])
     monkeypatch.setattr(nightly, "conform", record("conform", _Report(tables={"t": 5})))
     monkeypatch.setattr(nightly, "build_gold", record("features", _Report(new_cases=3)))
     monkeypatch.setattr(nightly, "train", record("train", _Report(folds={"train": 9})))

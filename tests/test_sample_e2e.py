@@ -272,7 +272,7 @@ def test_each_court_gets_its_own_cases_with_names_and_masked_ids(night, spark):
         assert (folder / f"{court}.xlsx").stat().st_size > 0
     assert exported == report.export.cases > 0
     summary = (folder / "summary.md").read_text(encoding="utf-8")
-    assert "| **合计** | " in summary and "recent_30d" in summary
+    assert "| **合计** | " in summary and "recent\\_30d" in summary   # Markdown-escaped
 
 
 def test_the_night_on_a_standalone_cluster_scores_as_the_local_run(night, tmp_path):

@@ -16,6 +16,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
@@ -138,11 +139,11 @@ def conform(spark: SparkSession, settings: Settings, full_rebuild: bool = False,
     pending = pending_batches(spark, settings)
     if full_rebuild:
         pending = _all_loaded(spark, settings)
-    for name, table in silver_tables().items():
+    def conform_table(name: str, table: SilverTable) -> None:
         bronze_uri = settings.table("bronze", table.name)
         batches = pending.get(name, {})
         if not storage.delta_exists(spark, bronze_uri) or not (batches or full_rebuild):
-            continue
+            return
         table_started = time.monotonic()
         bronze = storage.read_delta(spark, bronze_uri)
         silver_uri = settings.table("silver", table.name)
@@ -154,6 +155,11 @@ def conform(spark: SparkSession, settings: Settings, full_rebuild: bool = False,
         report.tables[table.name], report.batches[table.name] = rows, sorted(batches)
         log.info("stage=conform table=silver/%s batches=%d rows_out=%d seconds=%.1f",
                  table.name, len(batches), rows, time.monotonic() - table_started)
+
+    # Tables are independent until entity resolution: a few at once keep the cores busy while
+    # another waits on a Delta commit (as ingest does).
+    with ThreadPoolExecutor(max_workers=settings.ingest.parallel_datasets) as pool:
+        list(pool.map(lambda item: conform_table(*item), silver_tables().items()))
     if link is not None:
         link(spark, settings, pseudonymise)
     _write_conform_log(spark, settings, report.run_id, report.mode, pending)
