@@ -4,7 +4,8 @@ The first night takes the back-fill: ingest, quality gates, silver
 (pseudonymised, linked), gold (point-in-time profiles, labels), a model
 trained, registered in MLflow and promoted to champion, then every case scored
 and each court's clerk files written. Every later night takes that night's
-batches through the same stages and scores only the newly filed cases.
+batches through the same stages and scores only the newly filed cases; the
+last night also retrains, so the registry shows a champion and a challenger.
 """
 
 from __future__ import annotations
@@ -31,9 +32,12 @@ def main(args) -> int:
                      if last is None or b.batch_dt <= last})
     worst = EXIT_OK
     for number, night in enumerate(nights):
-        first = number == 0
-        print(f"\n======== night {night}" + (" (the back-fill; a model is trained and promoted)" if first else ""))
-        report = run_night(spark, settings.model_copy(update={"run_date": night}), retrain=first)
+        first, last_night = number == 0, number == len(nights) - 1
+        note = (" (the back-fill; a model is trained and promoted)" if first else
+                " (with a retraining: the new model is challenger, or champion if it beats the old one)"
+                if last_night else "")
+        print(f"\n======== night {night}{note}")
+        report = run_night(spark, settings.model_copy(update={"run_date": night}), retrain=first or last_night)
         print(report.to_text())
         if report.exit_code not in (EXIT_OK, EXIT_REJECTED):
             print(f"\nthe night of {night} stopped with exit code {report.exit_code}; the demo stops here")
