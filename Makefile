@@ -12,7 +12,7 @@ DEMO   := .demo
 export PYSPARK_PYTHON := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 
-.PHONY: setup jars demo test bench clean help
+.PHONY: setup jars demo test bench kernel clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -20,6 +20,7 @@ help:
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make jars   - put the Delta jars in ./jars for air-gapped clusters"
 	@echo "make bench  - ingestion benchmark (writes BENCHMARKS.md figures)"
+	@echo "make kernel - register the project's Jupyter kernel 'zhixing' for the notebooks"
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +47,10 @@ test: setup
 
 bench: setup
 	$(PY) -m benchmarks.ingest --persons 100000 --workdir bench
+
+kernel: setup
+	$(PY) -m ipykernel install --user --name zhixing --display-name "zhixing (.venv)" \
+		--env PYSPARK_PYTHON $(abspath $(PY)) --env PYSPARK_DRIVER_PYTHON $(abspath $(PY))
 
 clean:
 	rm -rf $(DEMO) lake spark-warehouse .pytest_cache

@@ -32,9 +32,20 @@ _MAX_LEVELS = 30         # categories beyond the most frequent 30 share one "oth
 
 
 def _numeric_reference(values: pd.Series, bins: int) -> dict:
+    """Quantile edges; a value holding more than one bin's share (0 for most counts and amounts) gets
+    a bin of its own, and what lies above it its own quantiles, or a zero-inflated feature's edges
+    would collapse to [0] and no change in its non-zero part could ever show."""
     present = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
-    edges = sorted(set(np.quantile(present, [i / bins for i in range(1, bins)]).tolist())) if len(present) else []
-    return {"kind": "numeric", "edges": edges}
+    if not len(present):
+        return {"kind": "numeric", "edges": []}
+    edges = set(np.quantile(present, [i / bins for i in range(1, bins)]).tolist())
+    points, counts = np.unique(present, return_counts=True)
+    for point in points[counts > len(present) / bins]:
+        edges.add(float(np.nextafter(point, np.inf)))
+        above = present[present > point]
+        if len(above):
+            edges.update(np.quantile(above, [0.25, 0.5, 0.75]).tolist())
+    return {"kind": "numeric", "edges": sorted(edges)}
 
 
 def _category_reference(values: pd.Series) -> dict:

@@ -78,3 +78,19 @@ def test_a_shifted_population_is_flagged(spark):
     rows = drift_rows("recent", ref, drift_counts(spark.createDataFrame(shifted), ref), 0.1, 0.25, 100)
     levels = {r["feature"]: r["level"] for r in rows}
     assert levels == {SCORE: "shift", "deposit_total": "ok"}
+
+
+def test_a_zero_inflated_feature_gets_a_bin_for_zero_and_its_non_zero_part_is_watched(spark):
+    rng = np.random.default_rng(3)
+    n = 2000
+    transfers = np.where(rng.uniform(size=n) < 0.08, rng.exponential(5, n), 0.0)     # 8 % non-zero
+    ref = drift_reference(pd.DataFrame({"transfers_to_persons_90d": transfers}), rng.uniform(size=n),
+                          ["transfers_to_persons_90d"], [], bins=10)
+    spec = ref["variables"]["transfers_to_persons_90d"]
+    assert len(spec["edges"]) >= 3 and spec["counts"][1] == int((transfers == 0).sum())   # zeros: one bin
+    later = np.where(rng.uniform(size=500) < 0.19, rng.exponential(5, 500), 0.0)           # 19 % non-zero
+    counts = drift_counts(spark.createDataFrame(pd.DataFrame({"probability": rng.uniform(size=500),
+                                                              "transfers_to_persons_90d": later})), ref)
+    assert counts["transfers_to_persons_90d"] == bin_counts(pd.Series(later), spec)
+    level = {r["feature"]: r["level"] for r in drift_rows("recent", ref, counts, 0.1, 0.25, 100)}
+    assert level["transfers_to_persons_90d"] in ("investigate", "shift")

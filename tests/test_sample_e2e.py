@@ -307,3 +307,23 @@ def test_the_night_on_a_standalone_cluster_scores_as_the_local_run(night, tmp_pa
     assert len(local_files) >= 5
     for court_file in local_files:                       # the clerks get the same bytes either way
         assert (exports / LAST_BATCH.isoformat() / court_file.name).read_bytes() == court_file.read_bytes()
+
+
+def test_the_analyst_notebooks_run_on_the_lake(night):
+    """Every notebook in notebooks/ executes, top to bottom, against this lake, its registry and exports."""
+    import os
+
+    from notebooks import execute_notebook
+
+    from pipelines.config import local_path
+
+    settings, _, _ = night
+    env = {"ZHIXING_LAKE": str(local_path(settings.paths.lake)), "ZHIXING_EXPORTS": settings.paths.exports,
+           "MLFLOW_TRACKING_URI": os.environ["MLFLOW_TRACKING_URI"], "ZHIXING_RUN_DATE": LAST_BATCH.isoformat()}
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert [n.name[:3] for n in notebooks] == ["01_", "02_", "03_"]
+    for path in notebooks:
+        executed = execute_notebook(path, env)
+        code = [c for c in executed.cells if c.cell_type == "code"]
+        assert all(c.execution_count for c in code), path.name
+        assert sum(len(c.outputs) for c in code) >= 5, path.name
