@@ -44,11 +44,14 @@ def deposits(spine: DataFrame, accounts: DataFrame, balances: DataFrame) -> Data
         F.sum(F.when(at_q0, F.col("balance"))).alias("deposit_total"),
         F.sum(F.when(~at_q0, F.col("balance"))).alias("deposit_total_4q_ago"),
     )
+    # No balance on record four quarter-ends back (the bank's history is shorter) is unknown, not zero:
+    # otherwise the whole current balance would pass for a year's growth.
+    known = F.col("deposit_total_4q_ago").isNotNull()
     return out.select(
         *KEY, *by_type, "deposit_total", "deposit_total_4q_ago",
-        (F.coalesce("deposit_total", F.lit(0.0)) - F.coalesce("deposit_total_4q_ago", F.lit(0.0)))
+        F.when(known, F.coalesce("deposit_total", F.lit(0.0)) - F.col("deposit_total_4q_ago"))
         .alias("deposit_change_4q"),
-        ratio(F.coalesce("deposit_total", F.lit(0.0)), F.col("deposit_total_4q_ago"), floor=1000.0)
+        F.when(known, ratio(F.coalesce("deposit_total", F.lit(0.0)), F.col("deposit_total_4q_ago"), floor=1000.0))
         .alias("deposit_ratio_4q"),
     )
 

@@ -61,9 +61,10 @@ C1, O1 = key("colleague"), key("stranger")
 M = key("divorced_12m_out")                     # divorced one day outside the 12-month window
 Q1 = key("files_on_quarter_start")              # filed 2026-07-01
 Q2 = key("files_on_quarter_end")                # filed 2026-06-30 (quarter-end and month-end)
+Q3 = key("balances_only_recently")              # balance history starts after the quarter-end a year before
 NOBODY = key("no_records")
 
-SPINE = [(P, FILED), (M, FILED), (Q1, dt.date(2026, 7, 1)), (Q2, dt.date(2026, 6, 30)), (NOBODY, FILED)]
+SPINE = [(P, FILED), (M, FILED), (Q1, dt.date(2026, 7, 1)), (Q2, dt.date(2026, 6, 30)), (Q3, FILED), (NOBODY, FILED)]
 
 
 def person(valid_from, **attrs):
@@ -122,6 +123,7 @@ ACCOUNTS = [
     account("acc13", bank="MYBANK", closed=DAY_AFTER),              # still open
     account("qa1", "savings", owner=Q1, opened="2020-01-01"),
     account("qb1", "current", owner=Q2, opened="2020-01-01"),
+    account("qc1", "savings", owner=Q3, opened="2020-01-01"),
 ]
 
 
@@ -142,6 +144,8 @@ BALANCES = [
     # Q2, filed on a quarter-end: that quarter-end's balance is not known yet.
     balance("qb1", "2026-06-30", 740000), balance("qb1", "2026-03-31", 1000),
     balance("qb1", "2025-03-31", 3000), balance("qb1", "2025-06-30", 750000),
+    # Q3, filed with P: a balance at 2026-03-31, none on record at 2025-03-31 (history too short).
+    balance("qc1", "2026-03-31", 5000), balance("qc1", "2025-06-30", 4000),
 ]
 
 
@@ -412,6 +416,11 @@ def test_deposits_at_the_last_quarter_end_before_filing(features):
     assert pick(features[Q2], "deposit_current", "deposit_total", "deposit_total_4q_ago", "deposit_change_4q") \
         == {"deposit_current": 1000.0, "deposit_total": 1000.0, "deposit_total_4q_ago": 3000.0,
             "deposit_change_4q": -2000.0}
+
+
+def test_no_balance_a_year_before_means_the_change_is_unknown_not_the_whole_balance(features):
+    assert pick(features[Q3], "deposit_total", "deposit_total_4q_ago", "deposit_change_4q", "deposit_ratio_4q") \
+        == {"deposit_total": 5000.0, "deposit_total_4q_ago": None, "deposit_change_4q": None, "deposit_ratio_4q": None}
 
 
 def test_accounts_open_and_closed(features):
