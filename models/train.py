@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from sklearn.metrics import roc_auc_score
 
@@ -105,11 +105,33 @@ def training_frame(spark: SparkSession, settings: Settings, run_date: dt.date) -
         .select("case_no", "person_key") \
         .join(silver("population_persons").groupBy("person_key").agg(F.max("gender").alias("gender")),
               "person_key", "left").drop("person_key")
-    frame = gold.join(known, "case_no").where(F.col("label_status") == "labelled") \
-        .join(lead, "case_no", "left").toPandas()
+    matured = gold.join(known, "case_no").where(F.col("label_status") == "labelled").join(lead, "case_no", "left")
+    sample, sampling = stratified_sample(matured, settings.model.max_training_rows, settings.model.seed)
+    frame = sample.toPandas()
     frame["filed_on"] = pd.to_datetime(frame["filed_on"]).dt.date
     frame = frame.sort_values(["filed_on", "case_no"]).reset_index(drop=True)
-    return frame, {"gold_table": uri, "gold_version": int(version), "label_as_of": run_date.isoformat()}
+    return frame, {"gold_table": uri, "gold_version": int(version), "label_as_of": run_date.isoformat(), **sampling}
+
+
+def stratified_sample(cases: DataFrame, max_rows: int, seed: int) -> tuple[DataFrame, dict]:
+    """At most about `max_rows` cases, the same share of every (filing month, label) stratum.
+
+    Below the cap every case is kept. Above it, each stratum keeps its `ceil(n * max_rows / total)`
+    cases with the smallest seeded hash of the case number, so the label rate and the time profile
+    (which the out-of-time split depends on) are those of the full set, and a re-run picks the same
+    cases. Only the sample reaches the driver.
+    """
+    total = cases.count()
+    if total <= max_rows:
+        return cases, {"training_rows_total": total, "training_sample_fraction": 1.0}
+    fraction = max_rows / total
+    stratum = Window.partitionBy(F.date_trunc("month", "filed_on"), "label")
+    rank = Window.partitionBy(F.date_trunc("month", "filed_on"), "label").orderBy(F.xxhash64("case_no", F.lit(seed)))
+    sample = cases.withColumn("_n", F.count("*").over(stratum)).withColumn("_rank", F.row_number().over(rank)) \
+        .where(F.col("_rank") <= F.ceil(F.col("_n") * F.lit(fraction))).drop("_n", "_rank")
+    log.info("train: %d matured labelled cases exceed model.max_training_rows %d: a stratified sample of "
+             "%.4f of every (filing month, label) stratum is trained on", total, max_rows, fraction)
+    return sample, {"training_rows_total": total, "training_sample_fraction": round(fraction, 6)}
 
 
 def _truth_ceiling(frame: pd.DataFrame, test: np.ndarray, truth_dir: Path | None) -> float | None:
@@ -128,6 +150,7 @@ def train(spark: SparkSession, settings: Settings, promote: bool = False, promot
     frame, lineage = training_frame(spark, settings, run_date)
     log.info("train: %d matured labelled cases as of %s (gold version %d)", len(frame), run_date,
              lineage["gold_version"])
+    matrix_started = time.monotonic()
     split = time_split(frame["filed_on"], cfg.test_months, cfg.calibration_months, cfg.early_stopping_share)
     sensitive = set(cfg.sensitive)
     features = [f for f in load_dictionary() if f.name not in sensitive]
@@ -137,12 +160,17 @@ def train(spark: SparkSession, settings: Settings, promote: bool = False, promot
     X_train, levels = design_matrix(frame[fold["train"]], names, categorical)
     X_all, _ = design_matrix(frame, names, categorical, levels)
     y = frame["label"].astype(int).to_numpy()
-
+    timings = {"frame_seconds": matrix_started - started, "matrix_seconds": time.monotonic() - matrix_started}
+    fit_started = time.monotonic()
     best, trials = search(X_train, y[fold["train"]], X_all[fold["early_stopping"]], y[fold["early_stopping"]],
                           cfg.search, cfg.monotone, cfg.seed)
     fitted = fold["train"] | fold["early_stopping"]
     booster = refit(X_all[fitted], y[fitted], best["params"], best["rounds"], cfg.monotone, cfg.seed,
                     scale=fitted.sum() / fold["train"].sum())
+    timings["fit_seconds"] = time.monotonic() - fit_started
+    log.info("train: building the training data took %.1fs (Spark to pandas %.1fs, design matrix %.1fs); "
+             "LightGBM's search and refit %.1fs", timings["frame_seconds"] + timings["matrix_seconds"],
+             timings["frame_seconds"], timings["matrix_seconds"], timings["fit_seconds"])
     raw = booster.predict(X_all, raw_score=True)
     calibrator = fit_calibrator(raw[fold["calibration"]], y[fold["calibration"]], cfg.calibration)
     model = RiskModel(booster, calibrator, names, categorical, levels)
@@ -205,6 +233,7 @@ def train(spark: SparkSession, settings: Settings, promote: bool = False, promot
                            **{f"{k}_from": str(v[0]) for k, v in split.bounds.items()},
                            **{f"{k}_to": str(v[1]) for k, v in split.bounds.items()}})
         mlflow.log_metrics({f"test_{k}": float(v) for k, v in metrics.items()})
+        mlflow.log_metrics(timings)
         mlflow.log_metrics({"baseline_test_auc": baseline_auc,
                             **({"truth_ceiling_auc": ceiling,
                                 "ceiling_lift_share": auc_ceiling_share(metrics["auc"], ceiling)} if ceiling else {})})

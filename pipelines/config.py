@@ -137,6 +137,7 @@ class ModelSettings(_Strict):
     test_months: int = Field(6, ge=1)      # the most recent matured filings: the out-of-time window
     calibration_months: int = Field(6, ge=1)
     early_stopping_share: float = Field(0.2, gt=0, lt=1)
+    max_training_rows: int = Field(1_000_000, ge=1000)   # above it, a stratified sample is trained on
     calibration: Literal["sigmoid", "isotonic"] = "sigmoid"
     threshold: float = Field(0.5, gt=0, lt=1)   # a "high risk" flag for slice rates in the model card
     promote_margin: float = Field(0.005, ge=0)  # AUC a challenger must gain over the champion

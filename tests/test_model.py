@@ -1,5 +1,5 @@
-"""The model's parts without Spark: the out-of-time split, the promotion gate,
-determinism, monotone constraints and the registered wrapper's contract."""
+"""The model's parts: the out-of-time split, the promotion gate, determinism, monotone constraints,
+the registered wrapper's contract, and the capped training sample (the one test that needs Spark)."""
 
 from __future__ import annotations
 
@@ -110,3 +110,22 @@ def test_the_model_takes_gold_columns_and_tolerates_unseen_categories():
     frame["an_extra_gold_column"] = "ignored"
     p = model.predict_proba(frame)
     assert p.shape == (50,) and ((p > 0) & (p < 1)).all()
+
+
+def test_a_large_training_set_is_sampled_alike_in_every_month_and_label(spark):
+    from models.train import stratified_sample
+
+    rows = [(f"C{month}-{label}-{i}", dt.date(2025, month, 1 + i % 28), label)
+            for month, label, n in ((1, 0, 400), (1, 1, 100), (2, 0, 100), (2, 1, 400)) for i in range(n)]
+    cases = spark.createDataFrame(rows, "case_no string, filed_on date, label int")
+    kept, info = stratified_sample(cases, max_rows=250, seed=7)
+    got = kept.toPandas()
+    assert info == {"training_rows_total": 1000, "training_sample_fraction": 0.25}
+    strata = got.groupby([pd.to_datetime(got["filed_on"]).dt.month, "label"]).size().to_dict()
+    assert strata == {(1, 0): 100, (1, 1): 25, (2, 0): 25, (2, 1): 100}
+    again, _ = stratified_sample(cases, max_rows=250, seed=7)
+    assert sorted(again.toPandas()["case_no"]) == sorted(got["case_no"])           # the same cases on a re-run
+    other, _ = stratified_sample(cases, max_rows=250, seed=8)
+    assert sorted(other.toPandas()["case_no"]) != sorted(got["case_no"])
+    everything, info = stratified_sample(cases, max_rows=1000, seed=7)
+    assert everything.count() == 1000 and info["training_sample_fraction"] == 1.0
