@@ -354,7 +354,7 @@ def nightly_summary(run_date: dt.date | str, rows: pd.DataFrame, drift: pd.DataF
     if rows.empty:
         lines += ["今晚没有新立案的案件 — no new cases were filed tonight (0 cases scored).", ""]
     else:
-        lines += [f"本次评分案件 Cases scored: **{len(rows)}**", ""]
+        lines += [f"列入本院文件的新立案案件 Cases in the clerks' files: **{len(rows)}**", ""]
         lines += _band_section(rows) + _reason_section(rows)
     lines += _drift_section(drift) + _notes_section(notes or [])
     return "\n".join(lines).rstrip("\n") + "\n"
