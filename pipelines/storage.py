@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 __all__ = [
     "FileEntry", "list_dir", "exists", "read_bytes", "read_head",
     "delta_exists", "read_delta", "replace_where", "append", "overwrite", "replace_units", "update_columns",
+    "compact",
     "SchemaMismatch",
 ]
 
@@ -168,3 +169,22 @@ def update_columns(spark: SparkSession, uri: str, updates: DataFrame, key: list[
      .merge(updates.alias("s"), " AND ".join(f"t.`{k}` = s.`{k}`" for k in key))
      .whenMatchedUpdate(condition=changed, set={c: f"s.`{c}`" for c in columns})
      .execute())
+
+
+def compact(spark: SparkSession, uri: str, min_files: int = 16) -> tuple[int, int] | None:
+    """Bin-pack a Delta table's small files (OPTIMIZE) once it has `min_files` or more.
+
+    Nightly MERGEs and appends add a few small files each night; compaction keeps reads from
+    opening thousands of them. Same rows, one more table version; old files stay for time
+    travel until VACUUM. Returns (files before, files after), or None when nothing was done.
+    """
+    from delta.tables import DeltaTable
+
+    table = DeltaTable.forPath(spark, uri)
+    before = table.detail().select("numFiles").first()[0]
+    if before < min_files:
+        return None
+    table.optimize().executeCompaction()
+    after = DeltaTable.forPath(spark, uri).detail().select("numFiles").first()[0]
+    log.info("stage=compact table=%s files_before=%d files_after=%d", uri, before, after)
+    return before, after
