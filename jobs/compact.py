@@ -18,11 +18,13 @@ def main(args) -> int:
     settings = settings_from_args(args)
     spark = build_session(settings.spark, app_name="zhixing-compact")
     for layer in ("silver", "gold", "monitor"):
-        for entry in storage.list_dir(spark, settings.table(layer, "")) if storage.exists(
-                spark, settings.table(layer, "")) else []:
-            if entry.is_dir and storage.delta_exists(spark, entry.uri):
-                done = storage.compact(spark, entry.uri, args.min_files)
-                print(f"{layer}/{entry.name}: " + (f"{done[0]} files -> {done[1]}" if done else "left as it is"))
+        folder = settings.table(layer, "")
+        tables = [e for e in storage.list_dir(spark, folder) if e.is_dir] if storage.exists(spark, folder) else []
+        for entry in tables:
+            if not storage.delta_exists(spark, entry.uri):
+                continue
+            done = storage.compact(spark, entry.uri, args.min_files)
+            print(f"{layer}/{entry.name}: " + (f"{done[0]} files -> {done[1]}" if done else "left as it is"))
     return EXIT_OK
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "evaluate", "roc_points", "calibration_bins", "deciles", "bands", "slices", "fairness_gaps",
+    "BANDS", "band_of", "evaluate", "roc_points", "calibration_bins", "deciles", "bands", "slices", "fairness_gaps",
     "age_band", "auc_ceiling_share", "SLICE_COLUMNS", "DECILE_COLUMNS",
 ]
 
@@ -144,12 +144,21 @@ def calibration_bins(y_true, p, bins: int = 10) -> pd.DataFrame:
     })
 
 
+BANDS = ("高", "中", "低")
+
+
+def band_of(probability, high: float, medium: float) -> np.ndarray:
+    """高 at or above `high`, 中 at or above `medium`, 低 below."""
+    p = np.asarray(probability, dtype=float)
+    return np.where(p >= high, BANDS[0], np.where(p >= medium, BANDS[1], BANDS[2]))
+
+
 def bands(y_true, p, high: float, medium: float) -> pd.DataFrame:
     """The risk bands a clerk sees (高 p >= high, 中 p >= medium, 低 below): cases, share, mean p, observed rate."""
     y, p = _checked(y_true, p)
-    band = np.where(p >= high, "高", np.where(p >= medium, "中", "低"))
+    band = band_of(p, high, medium)
     rows = []
-    for name, lower, upper in (("高", high, 1.0), ("中", medium, high), ("低", 0.0, medium)):
+    for name, lower, upper in zip(BANDS, (high, medium, 0.0), (1.0, high, medium), strict=True):
         inside = band == name
         n = int(inside.sum())
         rows.append({"band": name, "p_from": lower, "p_to": upper, "n": n, "share": n / len(y) if len(y) else np.nan,

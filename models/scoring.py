@@ -21,12 +21,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import mlflow
-import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from models.metrics import BANDS, band_of
 from models.reasons import contributions, top_reasons
 from models.risk_model import RiskModel
 from pipelines import storage
@@ -36,8 +36,6 @@ __all__ = ["BANDS", "Champion", "NoChampion", "ScoreReport", "SCORES_SCHEMA", "b
            "score_frame", "cases_to_score", "score_cases"]
 
 log = logging.getLogger(__name__)
-
-BANDS = ("高", "中", "低")
 
 SCORES_SCHEMA = T.StructType([
     T.StructField("case_no", T.StringType(), False),
@@ -79,12 +77,6 @@ class ScoreReport:
         bands = "  ".join(f"{b} {self.bands.get(b, 0)}" for b in BANDS)
         return (f"scored {self.cases} case(s) as of their filing dates with {self.model} "
                 f"on run date {self.run_date}: {bands}  ({self.seconds:.1f}s)")
-
-
-def band_of(probability: np.ndarray, high: float, medium: float) -> np.ndarray:
-    """高 at or above `high`, 中 at or above `medium`, 低 below."""
-    p = np.asarray(probability, dtype=float)
-    return np.where(p >= high, BANDS[0], np.where(p >= medium, BANDS[1], BANDS[2]))
 
 
 def load_champion(settings: Settings, tracking_uri: str) -> Champion:

@@ -193,8 +193,7 @@ def train(spark: SparkSession, settings: Settings, promote: bool = False, promot
         "province": "hukou_province"}, threshold=cfg.threshold)
     gaps = fairness_gaps(slice_table)
     decile_table = deciles(y[test], p_test)
-    contrib = contributions(booster, X_all[test])
-    contrib = contrib[0] if isinstance(contrib, tuple) else contrib.drop(columns=["_bias"], errors="ignore")
+    contrib, _ = contributions(booster, X_all[test])
     importance = booster.feature_importance("gain")
     watched = [names[i] for i in np.argsort(-importance, kind="stable")[:settings.monitor.top_features]]
     reference = drift_reference(frame[fitted], model.predict_proba(frame[fitted]), watched, categorical,

@@ -78,9 +78,9 @@ def export_rows(spark: SparkSession, settings: Settings, run_date: dt.date) -> t
     back-log cases tonight scored but the files leave out."""
     tonight = storage.read_delta(spark, settings.table("gold", "case_scores")) \
         .where(F.col("run_date") == F.lit(run_date))
-    oldest = run_date - dt.timedelta(days=settings.export.max_age_days)
-    recent = tonight.where(F.col("filed_on") >= F.lit(oldest))
-    backlog = tonight.count() - recent.count()
+    is_recent = F.col("filed_on") >= F.lit(run_date - dt.timedelta(days=settings.export.max_age_days))
+    recent = tonight.where(is_recent)
+    backlog = tonight.agg(F.count(F.when(~is_recent, 1))).first()[0]
     claims = storage.read_delta(spark, settings.table("silver", "court_cases")).select("case_no", "claim_amount")
     parties = storage.read_delta(spark, settings.table("bronze", "court_parties"))
     rows = recent.join(claims, "case_no", "left") \

@@ -35,6 +35,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from models.metrics import BANDS
+
 __all__ = [
     "EXPORT_COLUMNS", "INPUT_COLUMNS", "BANDS", "SHEET_NAME",
     "clerk_table", "to_csv_bytes", "to_xlsx_bytes", "safe_file_stem",
@@ -47,7 +49,6 @@ EXPORT_COLUMNS = ["案号", "立案日期", "被执行人", "证件号码(脱敏
 INPUT_COLUMNS = ["case_no", "court_code", "filed_on", "respondent_names", "masked_ids",
                  "claim_amount", "probability", "band", "reasons"]
 DRIFT_COLUMNS = ["scope", "feature", "psi", "level", "n_cases"]
-BANDS = ("高", "中", "低")
 SHEET_NAME = "风险评估"
 
 _NUMBER_FORMATS = {"执行标的": "#,##0.00", "风险概率": "0.0%"}

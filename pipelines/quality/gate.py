@@ -23,7 +23,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import great_expectations as gx
-from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from pyspark import StorageLevel
@@ -178,7 +177,7 @@ def _validate_table(spark: SparkSession, context, layer: str, suite: TableSuite,
     log.info("stage=quality layer=%s table=%s rows=%d expectations=%d failures=%d critical=%d seconds=%.1f",
              layer, suite.table, rows, outcome.expectations, len(failures),
              sum(f.severity == "critical" for f in failures), outcome.seconds)
-    return outcome, failures, skipped, [result_id, ExpectationSuiteIdentifier(name=f"{layer}.{suite.table}")]
+    return outcome, failures, skipped, [result_id, result_id.expectation_suite_identifier]
 
 
 def run_gate(spark: SparkSession, layer: str, tables: dict[str, DataFrame], run_date: dt.date,
