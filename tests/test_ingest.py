@@ -253,3 +253,32 @@ def test_job_exits_non_zero_when_a_batch_is_rejected(tmp_path, spark):
     args = ingest_job.parser().parse_args(
         ["--conf", str(CONF), "--landing", str(land), "--lake", str(tmp_path / "lake")])
     assert ingest_job.main(args) == 3
+
+
+def test_classify_only_windows_rows_that_share_a_key(spark):
+    """Copies and key conflicts are found among rows sharing batch and key, null keys included."""
+    import datetime as dt
+
+    from pipelines.bronze.ingest import classify
+    from pipelines.contract import load_contract
+
+    day = dt.date(2025, 7, 1)
+    rows = [  # account_id, as_of, row_hash, reasons, seq
+        ("A1", day, 1, [], 0), ("A1", day, 1, [], 1),                       # exact copy: one loads
+        ("A2", day, 2, [], 2), ("A2", day, 3, [], 3),                       # same key, other content
+        ("A3", day, 4, [], 4),                                              # alone, valid
+        ("A4", day, 5, ["invalid_format:x"], 5),                            # alone, broken
+        (None, day, 6, ["required_missing:account_id"], 6),                 # null key, twice
+        (None, day, 6, ["required_missing:account_id"], 7),
+    ]
+    frame = spark.createDataFrame(
+        [(day, "f.csv", 0, seq, a, d, h, r) for a, d, h, r, seq in rows],
+        "batch_dt date, _file string, _block long, _seq long, account_id string, as_of date, row_hash long, "
+        "_reasons array<string>")
+    out = {(r.account_id, r._seq): (r._outcome, tuple(r._reasons))
+           for r in classify(frame, load_contract()["finance/balances"]).collect()}
+    assert len(out) == len(rows)
+    assert out[("A1", 0)][0] == "loaded" and out[("A1", 1)][0] == "duplicate"
+    assert {out[("A2", 2)], out[("A2", 3)]} == {("quarantined", ("key_conflict:account_id,as_of",))}
+    assert out[("A3", 4)][0] == "loaded" and out[("A4", 5)][0] == "quarantined"
+    assert sorted(out[(None, s)][0] for s in (6, 7)) == ["duplicate", "quarantined"]

@@ -25,7 +25,7 @@ INGESTED = dt.datetime(2025, 6, 3, 23, 0)
 LINEAGE = [
     T.StructField("batch_dt", T.DateType()), T.StructField("source_file", T.StringType()),
     T.StructField("source_row", T.LongType()), T.StructField("ingested_at", T.TimestampType()),
-    T.StructField("row_hash", T.StringType()),
+    T.StructField("row_hash", T.LongType()),
 ]
 EXTRA = T.StructField("extra_columns", T.MapType(T.StringType(), T.StringType()))
 # Tiny tables: compare every batch with its predecessor, whatever its size.
@@ -35,7 +35,7 @@ SUITES = bronze_suites(row_count_factor=2.0, row_count_min_rows=1)
 def bronze_frame(spark, name: str, rows: list[tuple]):
     """A bronze table of contract dataset `name`: rows are (batch_dt, *contract columns)."""
     schema = T.StructType([*LINEAGE, *dataset(name).spark_schema().fields, EXTRA])
-    full = [(row[0], f"dt={row[0]}/part-0001.csv", i + 1, INGESTED, f"h{i}", *row[1:], None)
+    full = [(row[0], f"dt={row[0]}/part-0001.csv", i + 1, INGESTED, i, *row[1:], None)
             for i, row in enumerate(rows)]
     return spark.createDataFrame(full, schema)
 

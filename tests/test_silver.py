@@ -56,10 +56,10 @@ def test_conform_replaces_ids_by_keys_and_drops_personal_columns(spark):
     table = silver_table("population/persons")
     bronze = spark.createDataFrame(
         [(P, "张伟", "M", dt.date(1980, 1, 1), "320312", "bachelor", "worker", "13912345678",
-          dt.datetime(2025, 1, 1), dt.date(2025, 7, 1), "f", 1, "h")],
+          dt.datetime(2025, 1, 1), dt.date(2025, 7, 1), "f", 1, 7)],
         "id_number string, name string, gender string, birth_date date, hukou_region string, education string, "
         "occupation string, phone string, updated_at timestamp, batch_dt date, source_file string, "
-        "source_row long, row_hash string")
+        "source_row long, row_hash long")
     row = conform_records(bronze, table, pseudonymiser(SECRET)).collect()[0]
     assert row.person_key == person_key_of(P, SECRET) and len(row.person_key) == 64
     assert "name" not in row.asDict() and "id_number" not in row.asDict() and row.has_phone

@@ -29,7 +29,7 @@ from pyspark.sql import types as T
 
 from pipelines import storage
 from pipelines.bronze.landing import Batch, BatchRejected, discover_batches
-from pipelines.bronze.read import CsvLayout, inspect_csv_headers, read_raw
+from pipelines.bronze.read import CsvLayout, block_offsets, inspect_csv_headers, number_rows, read_raw
 from pipelines.bronze.validate import validate_records
 from pipelines.config import Settings
 from pipelines.contract import Dataset, load_contract
@@ -122,12 +122,27 @@ def _ingested_fingerprints(spark: SparkSession, log_uri: str) -> set[tuple[str, 
     return {(r.dataset, r.batch_dt, r.fingerprint) for r in rows}
 
 
-def _file_stats(raw: DataFrame) -> dict[tuple[dt.date, str], tuple[int, int | None]]:
+def _block_stats(cached: DataFrame) -> list:
+    """Per read block: lines, first sequence id, records, and the first undecodable record."""
+    record = ~F.col("_blank")
+    return (cached.groupBy("batch_dt", "_file", "_block")
+            .agg(F.count(F.lit(1)).alias("n"), F.min("_seq").alias("first"),
+                 F.count(F.when(record, 1)).alias("records"),
+                 F.min(F.when(record & F.col("_bad_encoding"), F.col("_seq"))).alias("bad_seq"))
+            .collect())
+
+
+def _file_stats(blocks: list, offsets: dict[tuple[str, int], int]) -> dict[tuple[dt.date, str], tuple[int, int | None]]:
     """Per (batch, file name): record count and the first row that failed to decode."""
-    stats = (raw.groupBy("batch_dt", F.regexp_extract("_file", r"([^/]+)$", 1).alias("name"))
-             .agg(F.count(F.lit(1)).alias("rows"), F.min(F.when(F.col("_bad_encoding"), F.col("_row"))).alias("bad_row"))
-             .collect())
-    return {(r.batch_dt, r["name"]): (r.rows, r.bad_row) for r in stats}
+    stats: dict[tuple[dt.date, str], tuple[int, int | None]] = {}
+    for b in blocks:
+        key = (b["batch_dt"], b["_file"].rsplit("/", 1)[-1])
+        rows, bad = stats.get(key, (0, None))
+        if b["bad_seq"] is not None:
+            row = b["bad_seq"] + offsets[(b["_file"], b["_block"])]
+            bad = row if bad is None else min(bad, row)
+        stats[key] = (rows + b["records"], bad)
+    return stats
 
 
 def _check_against_files(batch: Batch, stats: dict) -> int:
@@ -146,11 +161,9 @@ def _check_against_files(batch: Batch, stats: dict) -> int:
     return total
 
 
-def classify(validated: DataFrame, dataset: Dataset) -> DataFrame:
-    """Add `_outcome` (loaded | quarantined | duplicate) and the final `_reasons`."""
-    # Identical rows share their key, so both windows partition by the key and
-    # Spark needs one shuffle for the two.
-    first_copy = Window.partitionBy("batch_dt", *dataset.key, "row_hash").orderBy("_file", "_row")
+def _classify_sharing_a_key(validated: DataFrame, dataset: Dataset) -> DataFrame:
+    """`_outcome` for rows that share their batch and key with another row."""
+    first_copy = Window.partitionBy("batch_dt", *dataset.key, "row_hash").orderBy("_file", "_block", "_seq")
     df = validated.withColumn("_copy", F.row_number().over(first_copy))
     is_candidate = (F.col("_copy") == 1) & (F.size("_reasons") == 0)
     same_key = Window.partitionBy("batch_dt", *dataset.key)
@@ -161,6 +174,29 @@ def classify(validated: DataFrame, dataset: Dataset) -> DataFrame:
     outcome = (F.when(F.col("_copy") > 1, "duplicate")
                .when(F.size(reasons) > 0, "quarantined").otherwise("loaded"))
     return df.withColumn("_reasons", reasons).withColumn("_outcome", outcome).drop("_copy")
+
+
+def shared_keys(validated: DataFrame, dataset: Dataset) -> DataFrame:
+    """(batch, key) values held by more than one row; usually none or a handful."""
+    keys = ["batch_dt", *dataset.key]
+    return (validated.groupBy(*keys).count().where(F.col("count") > 1)
+            .select(*[F.col(k).alias(f"_shared_{i}") for i, k in enumerate(keys)]))
+
+
+def classify(validated: DataFrame, dataset: Dataset, shared: DataFrame | None = None) -> DataFrame:
+    """Add `_outcome` (loaded | quarantined | duplicate) and the final `_reasons`.
+
+    Only rows whose batch and key recur can be duplicates or key conflicts, so
+    only those (found by a small aggregate of the keys, `shared_keys`) go
+    through the window that orders copies; the rest keep their own reasons.
+    Shuffling every whole row through that window was the costliest step of ingest.
+    """
+    shared = shared_keys(validated, dataset) if shared is None else shared
+    keys = ["batch_dt", *dataset.key]
+    same = [F.col(k).eqNullSafe(F.col(f"_shared_{i}")) for i, k in enumerate(keys)]
+    alone = (validated.join(shared, same, "left_anti")
+             .withColumn("_outcome", F.when(F.size("_reasons") > 0, "quarantined").otherwise("loaded")))
+    return alone.unionByName(_classify_sharing_a_key(validated.join(shared, same, "left_semi"), dataset))
 
 
 def _bronze_rows(classified: DataFrame, dataset: Dataset, ingested_at: dt.datetime) -> DataFrame:
@@ -207,8 +243,14 @@ def _ingest_dataset(spark: SparkSession, settings: Settings, dataset: Dataset,
             result.status, result.reason_code, result.reason_detail = "rejected", rejected.reason_code, rejected.detail
 
     if accepted:
-        raw = read_raw(spark, dataset, accepted, layouts).persist(StorageLevel.MEMORY_AND_DISK)
-        stats = _file_stats(raw)
+        # One scan of the files: the typed, validated records are cached, and the
+        # file checks, numbering, classification and both writes read the cache.
+        raw = read_raw(spark, dataset, accepted, layouts)
+        cached = validate_records(raw, dataset, settings.ingest.event_time_tolerance_days).persist(
+            StorageLevel.MEMORY_AND_DISK)
+        blocks = _block_stats(cached)
+        offsets = block_offsets(blocks)
+        stats = _file_stats(blocks, offsets)
         loadable = []
         for batch in accepted:
             result = results[id(batch)]
@@ -217,13 +259,13 @@ def _ingest_dataset(spark: SparkSession, settings: Settings, dataset: Dataset,
                 loadable.append(batch)
             except BatchRejected as rejected:
                 result.status, result.reason_code, result.reason_detail = "rejected", rejected.reason_code, rejected.detail
-        if dataset.format == "jsonl":
-            extras = raw.select(F.explode(F.map_keys("_extra"))).distinct().collect()
+        if dataset.format == "jsonl" and loadable:
+            extras = cached.select(F.explode(F.map_keys("_extra"))).distinct().collect()
             for batch in loadable:
                 results[id(batch)].extra_columns = sorted(r[0] for r in extras)
         if loadable:
-            _load(spark, settings, dataset, raw, loadable, results, ingested_at)
-        raw.unpersist()
+            _load(spark, settings, dataset, cached.where(~F.col("_blank")), offsets, loadable, results, ingested_at)
+        cached.unpersist()
 
     out = list(results.values())
     for result in out:
@@ -236,20 +278,21 @@ def _ingest_dataset(spark: SparkSession, settings: Settings, dataset: Dataset,
     return out
 
 
-def _load(spark: SparkSession, settings: Settings, dataset: Dataset, raw: DataFrame, loadable: list[Batch],
+def _load(spark: SparkSession, settings: Settings, dataset: Dataset, records: DataFrame,
+          offsets: dict[tuple[str, int], int], loadable: list[Batch],
           results: dict[int, BatchResult], ingested_at: dt.datetime) -> None:
-    wanted = [b.batch_dt for b in loadable]
-    validated = validate_records(raw.where(F.col("batch_dt").isin(wanted)), dataset,
-                                 settings.ingest.event_time_tolerance_days)
-    classified = classify(validated, dataset).persist(StorageLevel.MEMORY_AND_DISK)
+    validated = records.where(F.col("batch_dt").isin([b.batch_dt for b in loadable]))
+    shared = shared_keys(validated, dataset).persist()
+    classified = classify(validated, dataset, shared)
+    numbered = number_rows(spark, classified, offsets)
     condition = _batches_condition(loadable)
-    storage.replace_where(_bronze_rows(classified, dataset, ingested_at),
+    storage.replace_where(_bronze_rows(numbered, dataset, ingested_at),
                           settings.table("bronze", dataset.table_name), condition, partition_by=["batch_dt"])
-    storage.replace_where(_quarantine_rows(classified, ingested_at),
+    storage.replace_where(_quarantine_rows(numbered, ingested_at),
                           settings.table("bronze", f"{dataset.table_name}_quarantine"), condition,
                           partition_by=["batch_dt"])
     counts = classified.groupBy("batch_dt").pivot("_outcome", ["loaded", "quarantined", "duplicate"]).count().collect()
-    classified.unpersist()
+    shared.unpersist()
     by_dt = {r.batch_dt: r for r in counts}
     for batch in loadable:
         result = results[id(batch)]

@@ -4,8 +4,12 @@ Nothing is typed here. Spark's permissive readers would turn a bad value into
 a silent null; instead every field stays a string and `validate` decides.
 
 Each output row has
-    batch_dt, _file, _row        where it came from (row = 1-based record number;
-                                 for JSONL the line number)
+    batch_dt, _file              where it came from
+    _block, _seq                 the read block and a sequence within it; `number_rows`
+                                 turns them into the 1-based record number (for JSONL
+                                 the line number) once the frame is cached, so the
+                                 files are scanned once
+    _blank                       a blank JSONL line: numbered, but not a record
     _malformed                   wrong width / not a JSON object
     _bad_encoding                the bytes did not decode in the contract's encoding
     _raw_text                    the record as delivered (CSV re-quoted from its fields)
@@ -19,7 +23,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -27,7 +31,7 @@ from pipelines import storage
 from pipelines.bronze.landing import Batch, BatchRejected
 from pipelines.contract import Dataset
 
-__all__ = ["CsvLayout", "inspect_csv_headers", "read_raw"]
+__all__ = ["CsvLayout", "inspect_csv_headers", "read_raw", "block_offsets", "number_rows"]
 
 REPLACEMENT_CHAR = "\ufffd"
 _CORRUPT = "_corrupt_record"
@@ -90,7 +94,7 @@ def _fields_frame(df: DataFrame, dataset: Dataset, present: list[str], raw: dict
     if extra is None:
         extra = (F.create_map(*[part for name in extras for part in (F.lit(name), raw[name])])
                  if extras else F.lit(None).cast(T.MapType(T.StringType(), T.StringType())))
-    return df.select("batch_dt", "_file", "_row", "_malformed", "_bad_encoding", "_raw_text", *contract,
+    return df.select("batch_dt", "_file", "_block", "_seq", "_blank", "_malformed", "_bad_encoding", "_raw_text", *contract,
                      extra.alias("_extra"))
 
 
@@ -104,20 +108,30 @@ def _with_lineage(df: DataFrame) -> DataFrame:
     ).withColumn("batch_dt", F.to_date(F.regexp_extract("_file", r"dt=(\d{4}-\d{2}-\d{2})/[^/]+$", 1)))
 
 
-def _number_rows(df: DataFrame) -> DataFrame:
-    """Exact 1-based record numbers per file, even when Spark split the file.
+def block_offsets(blocks: list) -> dict[tuple[str, int], int]:
+    """Per (file, block): what to add to a row's `_seq` to get its 1-based number in its file.
 
-    Within one read task the sequence ids of a block are consecutive, and the
-    blocks of a file partition its records in offset order, so a record's
-    number is the count of records in earlier blocks plus its place in its own.
+    `blocks` are rows with `_file`, `_block`, `n` (lines read) and `first` (the
+    smallest `_seq`). Within one read task the sequence ids of a block are
+    consecutive, and the blocks of a file cover its lines in offset order, so a
+    line's number is the count of lines in earlier blocks plus its place in its own.
     """
-    blocks = (df.groupBy("_file", "_block")
-              .agg(F.count(F.lit(1)).alias("_n"), F.min("_seq").alias("_first")))
-    earlier = Window.partitionBy("_file").orderBy("_block").rowsBetween(Window.unboundedPreceding, -1)
-    blocks = blocks.withColumn("_offset", F.coalesce(F.sum("_n").over(earlier), F.lit(0)))
-    return (df.join(F.broadcast(blocks.drop("_n")), ["_file", "_block"])
-            .withColumn("_row", F.col("_offset") + F.col("_seq") - F.col("_first") + 1)
-            .drop("_block", "_seq", "_first", "_offset"))
+    offsets: dict[tuple[str, int], int] = {}
+    before: dict[str, int] = {}
+    for b in sorted(blocks, key=lambda b: (b["_file"], b["_block"])):
+        earlier = before.get(b["_file"], 0)
+        offsets[(b["_file"], b["_block"])] = earlier - b["first"] + 1
+        before[b["_file"]] = earlier + b["n"]
+    return offsets
+
+
+def number_rows(spark: SparkSession, df: DataFrame, offsets: dict[tuple[str, int], int]) -> DataFrame:
+    """Replace `_block`/`_seq` by `_row`, the record's number in its file (see `block_offsets`)."""
+    table = spark.createDataFrame([(f, b, o) for (f, b), o in offsets.items()],
+                                  "_file string, _block long, _offset long")
+    return (df.join(F.broadcast(table), ["_file", "_block"])
+            .withColumn("_row", F.col("_seq") + F.col("_offset"))
+            .drop("_block", "_seq", "_offset"))
 
 
 def _read_csv_group(spark: SparkSession, dataset: Dataset, files: list[str], header: tuple[str, ...]) -> DataFrame:
@@ -125,14 +139,15 @@ def _read_csv_group(spark: SparkSession, dataset: Dataset, files: list[str], hea
     schema = T.StructType([T.StructField(p, T.StringType()) for p in positional]
                           + [T.StructField(_CORRUPT, T.StringType())])
     df = (spark.read.schema(schema)
-          # The header was read by `inspect_csv_headers`; here it is record 1 and dropped
-          # after numbering, so numbers are data-record numbers (header excluded).
-          .option("header", False).option("multiLine", True)  # RFC 4180: quoted newlines; files are not split
+          # The header was checked by `inspect_csv_headers`; Spark drops each file's first
+          # record, so numbers are data-record numbers (header excluded).
+          .option("header", True).option("enforceSchema", True)
+          .option("multiLine", True)  # RFC 4180: quoted newlines; files are not split
           .option("quote", '"').option("escape", '"')
           .option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", _CORRUPT)
           .option("encoding", dataset.encoding)
           .csv(files))
-    df = _number_rows(_with_lineage(df)).where(F.col("_row") > 1).withColumn("_row", F.col("_row") - 1)
+    df = _with_lineage(df).withColumn("_blank", F.lit(False))
     raw = {name: F.col(pos) for name, pos in zip(header, positional)}
     all_text = F.concat_ws("\u0001", *positional, _CORRUPT)
     df = df.select(
@@ -145,9 +160,9 @@ def _read_csv_group(spark: SparkSession, dataset: Dataset, files: list[str], hea
 
 
 def _read_jsonl(spark: SparkSession, dataset: Dataset, files: list[str]) -> DataFrame:
-    df = _number_rows(_with_lineage(spark.read.text(files)))
+    df = _with_lineage(spark.read.text(files))
     line = F.regexp_replace("value", r"^\x{FEFF}", "")
-    df = df.withColumn("_line", line).where(F.trim("_line") != "")   # blank lines are not records
+    df = df.withColumn("_line", line).withColumn("_blank", F.trim("_line") == "")   # numbered, not records
     keys = F.json_object_keys("_line")
     fields = F.from_json("_line", "map<string,string>")
     df = df.select(

@@ -22,7 +22,7 @@ from pipelines.quality.checks import (
 __all__ = ["BRONZE_INTEGRITY", "bronze_suite", "bronze_suites", "suites_for"]
 
 # Lineage columns whose type the ingest fixes; the others are not worth pinning.
-_LINEAGE_TYPES = {"batch_dt": "DateType", "ingested_at": "TimestampType", "row_hash": "StringType"}
+_LINEAGE_TYPES = {"batch_dt": "DateType", "ingested_at": "TimestampType", "row_hash": "LongType"}
 
 # Cross-source references at bronze: the share of rows whose key the other
 # source knows. Below 100% because deliveries of related sources may be a night apart.
