@@ -157,6 +157,17 @@ def native_scoring(lake: Path, model) -> dict:
             "threads": threads}
 
 
+def gold_agreement(lake: Path, parquet: Path, compare) -> float:
+    """The lowest share of cases, over the SQL's columns, where DuckDB's value equals zhixing's gold."""
+    import pandas as pd
+    from deltalake import DeltaTable
+
+    duck = pd.read_parquet(parquet)
+    columns = [c for c in duck.columns if c != "case_no"]
+    gold = DeltaTable(str(lake / "gold" / "case_features")).to_pandas(columns=["case_no", *columns])
+    return min(compare(duck, gold, columns).values())
+
+
 def training_timings(settings, run_id: str) -> dict:
     import mlflow
 
@@ -195,7 +206,8 @@ def _night(spark, settings, run_date: dt.date, sampler: MemorySampler, retrain: 
             "driver_python_peak_mb": round(python_mb), "jvm_peak_mb": round(jvm_mb), "stages": stages}
 
 
-def run_size(persons: int, workdir: Path, conf: str, seed: int, reuse: bool) -> dict:
+def run_size(persons: int, workdir: Path, conf: str, seed: int, reuse: bool, out: Path) -> dict:
+    """Every phase for one size; `out` is rewritten after each phase, so a failure keeps what was measured."""
     from pipelines.bronze.landing import discover_batches
     from pipelines.config import load_settings
     from pipelines.contract import load_contract
@@ -206,6 +218,9 @@ def run_size(persons: int, workdir: Path, conf: str, seed: int, reuse: bool) -> 
     root = workdir / f"p{persons}"
     landing = root / "landing"
     result: dict = {"persons": persons}
+
+    def save() -> None:
+        out.write_text(json.dumps(result, indent=2, default=str))
     if not (reuse and (landing / "court").exists()):
         shutil.rmtree(landing.parent, ignore_errors=True)
         started = time.monotonic()
@@ -225,25 +240,32 @@ def run_size(persons: int, workdir: Path, conf: str, seed: int, reuse: bool) -> 
                                                               list(load_contract().values()))})
         log.info("bench persons=%d nights=%s", persons, [d.isoformat() for d in dates])
         result["bare_ingest"] = bare_ingest(spark, landing, root / "lake_bare", [dates[0].isoformat()])
+        save()
         shutil.rmtree(root / "lake_bare", ignore_errors=True)
 
         result["backfill"] = _night(spark, settings, dates[0], sampler, retrain=True)
         result["layers_after_backfill"] = layer_sizes(lake)
+        save()
 
         from models.scoring import load_champion
         from models.train import tracking_uri
         champion = load_champion(settings, tracking_uri(settings))
         result["training"] = training_timings(settings, champion.run_id)
         result["native_scoring"] = native_scoring(lake, champion.model)
+        save()
 
         result["nightly"] = _night(spark, settings, dates[1], sampler, retrain=False)
         result["layers"] = layer_sizes(lake)
+        save()
 
-        from benchmarks.gold_sql import duckdb_core, spark_core
+        from benchmarks.gold_sql import compare, duckdb_core, spark_core
         result["gold_duckdb"] = duckdb_core(str(lake / "silver"), str(root / "gold_duckdb.parquet"))
+        result["gold_duckdb"]["agreement_min"] = gold_agreement(lake, root / "gold_duckdb.parquet", compare)
         result["gold_spark_sql"] = spark_core(spark, str(lake / "silver"))
+        save()
         result["driver_python_peak_mb_overall"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         result["machine"] = machine(spark)
+        save()
         spark.stop()
     return result
 
@@ -371,7 +393,8 @@ def render(results: list[dict]) -> str:
                    f"{_fmt(r['bare_ingest']['seconds'])} s for {r['bare_ingest']['rows']:,} rows; native LightGBM on "
                    f"{n['rows']:,} cases with {n['threads']} threads: predict {n['predict_seconds']:.2f} s, with "
                    f"contributions {n['predict_and_contrib_seconds']:.2f} s; DuckDB core gold SQL "
-                   f"{r['gold_duckdb']['seconds']:.1f} s ({r['gold_duckdb']['rows']:,} cases), the same SQL on Spark "
+                   f"{r['gold_duckdb']['seconds']:.1f} s ({r['gold_duckdb']['rows']:,} cases; every column agrees with "
+                   f"gold on at least {r['gold_duckdb']['agreement_min']:.2%} of them), the same SQL on Spark "
                    f"{r['gold_spark_sql']['seconds']:.1f} s; training read {_fmt(t['frame_seconds'])} s, matrix "
                    f"{_fmt(t['matrix_seconds'], 2)} s, LightGBM {_fmt(t['fit_seconds'])} s on "
                    f"{t['training_rows_total']} labelled cases (sample fraction {t['training_sample_fraction']}); "
@@ -402,8 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     results_dir = workdir / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
     if args.one:
-        result = run_size(args.persons[0], workdir, args.conf, args.seed, args.reuse)
-        (results_dir / f"p{args.persons[0]}.json").write_text(json.dumps(result, indent=2, default=str))
+        run_size(args.persons[0], workdir, args.conf, args.seed, args.reuse, results_dir / f"p{args.persons[0]}.json")
         return 0
     for persons in args.persons:
         # One process per size: the driver's memory is its own, and a size's failure is reported as such.

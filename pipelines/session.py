@@ -79,5 +79,10 @@ def build_session(settings: SparkSettings, app_name: str | None = None) -> Spark
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    # Ingest reads CSV with positional column names and drops the header itself
+    # (pipelines.bronze.read); Spark would warn about every file that the names differ.
+    jvm = spark.sparkContext._jvm
+    jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(
+        "org.apache.spark.sql.catalyst.csv.CSVHeaderChecker", jvm.org.apache.logging.log4j.Level.ERROR)
     log.info("spark session ready: master=%s version=%s", spark.sparkContext.master, spark.version)
     return spark
