@@ -103,8 +103,12 @@ class RiskModel:
     def raw_score(self, frame: pd.DataFrame) -> np.ndarray:
         return self.booster.predict(self.matrix(frame), raw_score=True)
 
-    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        raw = self.raw_score(frame)
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
+        """Raw log-odds (LightGBM's, or the sum of a row's TreeSHAP contributions) -> probability."""
+        raw = np.asarray(raw, dtype=float)
         if isinstance(self.calibrator, IsotonicRegression):
             return self.calibrator.predict(raw)
         return self.calibrator.predict_proba(raw.reshape(-1, 1))[:, 1]
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.calibrate(self.raw_score(frame))

@@ -99,8 +99,10 @@ def score_frame(cases: pd.DataFrame, model: RiskModel, cfg: ScoringSettings) -> 
         return pd.DataFrame({"probability": [], "band": [], "reasons": [], "reason_codes": [],
                              "reason_contributions": []})
     X = model.matrix(cases)
-    probability = model.predict_proba(cases)
-    by_feature, _ = contributions(model.booster, X)
+    # TreeSHAP's contributions add up to the raw score, so one pass over the trees gives both
+    # the probability and the reasons (a separate predict cost another fifth).
+    by_feature, bias = contributions(model.booster, X)
+    probability = model.calibrate(by_feature.sum(axis=1).to_numpy() + bias.to_numpy())
     why = top_reasons(by_feature, cases[model.features], k=cfg.reasons)
     texts = why[[f"reason_{i + 1}" for i in range(cfg.reasons)]].to_numpy(dtype=object)
     return pd.DataFrame({
@@ -139,7 +141,9 @@ def score_cases(spark: SparkSession, settings: Settings, champion: Champion, run
                 "model_name": name, "model_version": version, **{c: scored[c] for c in scored.columns},
                 "run_date": run_date, "scored_at": scored_at})
 
-    scores = cases_to_score(spark, settings, run_date).mapInPandas(score_partitions, SCORES_SCHEMA)
+    # Gold may sit in one file; spread the cases so every core scores.
+    cases = cases_to_score(spark, settings, run_date).repartition(spark.sparkContext.defaultParallelism)
+    scores = cases.mapInPandas(score_partitions, SCORES_SCHEMA)
     uri = settings.table("gold", "case_scores")
     storage.replace_where(scores, uri, f"run_date = '{run_date.isoformat()}'")
     tonight = storage.read_delta(spark, uri).where(F.col("run_date") == F.lit(run_date))

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from sklearn.metrics import roc_auc_score
@@ -106,8 +107,10 @@ def training_frame(spark: SparkSession, settings: Settings, run_date: dt.date) -
         .join(silver("population_persons").groupBy("person_key").agg(F.max("gender").alias("gender")),
               "person_key", "left").drop("person_key")
     matured = gold.join(known, "case_no").where(F.col("label_status") == "labelled").join(lead, "case_no", "left")
+    matured = matured.persist(StorageLevel.MEMORY_AND_DISK)   # counted, then sampled: joined once
     sample, sampling = stratified_sample(matured, settings.model.max_training_rows, settings.model.seed)
     frame = sample.toPandas()
+    matured.unpersist()
     frame["filed_on"] = pd.to_datetime(frame["filed_on"]).dt.date
     frame = frame.sort_values(["filed_on", "case_no"]).reset_index(drop=True)
     return frame, {"gold_table": uri, "gold_version": int(version), "label_as_of": run_date.isoformat(), **sampling}

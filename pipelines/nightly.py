@@ -26,6 +26,7 @@ from models.monitor import DriftReport, monitor
 from models.scoring import NoChampion, load_champion, score_cases
 from models.train import tracking_uri, train
 from pipelines.bronze import ingest
+from pipelines.bronze.ingest import gate_scopes
 from pipelines.clerk_export import ExportReport, export_night
 from pipelines.config import Settings
 from pipelines.quality import bronze_suites
@@ -84,8 +85,10 @@ class _Night:
         self.report.stages.append(StageResult(name, count, seconds, detail(result)))
         return result
 
-    def gate(self, spark: SparkSession, settings: Settings, layer: str, suites, run_date: dt.date) -> bool:
-        gate = self.stage(f"gate {layer}", lambda: check_layer(spark, settings, layer, suites(), run_date=run_date),
+    def gate(self, spark: SparkSession, settings: Settings, layer: str, suites, run_date: dt.date,
+             scopes: dict[str, str] | None = None) -> bool:
+        gate = self.stage(f"gate {layer}",
+                          lambda: check_layer(spark, settings, layer, suites(), run_date=run_date, scopes=scopes),
                           lambda g: sum(t.rows for t in g.tables))
         if not gate.success:
             self.report.exit_code = EXIT_QUALITY_FAILED
@@ -107,7 +110,8 @@ def run_night(spark: SparkSession, settings: Settings, retrain: bool = False, fu
         report.exit_code = EXIT_REJECTED
         report.messages.append("rejected source batch(es), not loaded (the rest of the night went on): "
                                + "; ".join(f"{b.dataset} dt={b.batch_dt}: {b.reason_code}" for b in ingested.rejected))
-    if not night.gate(spark, settings, "bronze", bronze_suites, run_date):
+    # Bronze rows never change after their night: the gate checks tonight's batches (see gate_scopes).
+    if not night.gate(spark, settings, "bronze", bronze_suites, run_date, gate_scopes(spark, settings, ingested)):
         return report
     night.stage("conform", lambda: conform(spark, settings, link=resolve_entities), lambda r: sum(r.tables.values()))
     if not night.gate(spark, settings, "silver", silver_suites, run_date):

@@ -70,6 +70,8 @@ def build_session(settings: SparkSettings, app_name: str | None = None) -> Spark
         "spark.sql.legacy.javaCharsets": "true",
         # Hostile JSON may repeat a key; keep the last instead of failing the job.
         "spark.sql.mapKeyDedupPolicy": "LAST_WIN",
+        # `toPandas` (training, exports) through Arrow: ten times faster than row by row.
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
     }
     if not launched_by_spark_submit():
         builder = builder.master(settings.master)

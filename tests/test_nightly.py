@@ -36,7 +36,8 @@ def fakes(monkeypatch):
 
     monkeypatch.setattr(nightly, "ingest", record("ingest", lambda: _Report(
         results=[SimpleNamespace(rows_loaded=10)], rejected=outcome["rejected"])))
-    monkeypatch.setattr(nightly, "check_layer", lambda spark, settings, layer, suites, run_date: (
+    monkeypatch.setattr(nightly, "gate_scopes", lambda spark, settings, report: {})
+    monkeypatch.setattr(nightly, "check_layer", lambda spark, settings, layer, suites, run_date, scopes=None: (
         calls.append(f"gate {layer}"), _Report(tables=[SimpleNamespace(rows=7)], success=layer != outcome["failing_gate"]))[1])
     monkeypatch.setattr(nightly, "conform", record("conform", _Report(tables={"t": 5})))
     monkeypatch.setattr(nightly, "build_gold", record("features", _Report(new_cases=3)))

@@ -249,3 +249,23 @@ def test_job_needs_a_quality_dir_for_a_remote_lake():
     assert quality_dir("file:///data/lake") == Path("/data/lake/_quality/gx")
     with pytest.raises(ConfigError, match="--quality-dir"):
         quality_dir("s3a://bucket/lake")
+
+
+def test_a_scoped_gate_checks_only_tonights_rows_but_sizes_them_against_the_table(spark, tmp_path):
+    """Nightly bronze gates check the batches loaded tonight (`scopes`); the row-count check still
+    compares tonight's batch with the previous one in the whole table."""
+    logged = ingest_log(spark, [("finance/accounts", D2), ("finance/balances", D3)])
+    tonight = {"finance_balances": f"batch_dt = DATE'{D3.isoformat()}'"}
+    good = run_gate(spark, "bronze", {"finance_accounts": accounts(spark), "finance_balances": balances(spark),
+                                      "ingest_log": logged}, RUN_DATE, tmp_path / "gx", suites=SUITES, scopes=tonight)
+    assert good.success, good.to_text()
+    assert good.tables[1].rows == 2 and good.tables[1].expectations == 17
+
+    old2 = D1 - dt.timedelta(days=9)
+    earlier = {"finance_balances": f"batch_dt = DATE'{old2.isoformat()}'"}    # the broken rows are in a later batch
+    bad = run_gate(spark, "bronze", {"finance_accounts": accounts(spark), "finance_balances": balances(spark, bad=True)},
+                   RUN_DATE, tmp_path / "gx", suites=SUITES, scopes=earlier)
+    assert bad.tables[1].rows == 1
+    for expectation in ("expect_column_values_to_not_be_null", "expect_compound_columns_to_be_unique",
+                        "expect_column_values_to_be_between"):
+        assert not bad.failed(table="finance_balances", expectation=expectation), bad.to_text()

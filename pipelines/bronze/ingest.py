@@ -34,7 +34,7 @@ from pipelines.bronze.validate import validate_records
 from pipelines.config import Settings
 from pipelines.contract import Dataset, load_contract
 
-__all__ = ["BatchResult", "IngestReport", "ingest", "INGEST_LOG_SCHEMA", "LINEAGE_COLUMNS"]
+__all__ = ["BatchResult", "IngestReport", "ingest", "gate_scopes", "INGEST_LOG_SCHEMA", "LINEAGE_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -314,6 +314,30 @@ def _write_log(spark: SparkSession, settings: Settings, report: IngestReport,
     ]
     if rows:
         storage.append(spark.createDataFrame(rows, INGEST_LOG_SCHEMA), settings.table("bronze", "ingest_log"))
+
+
+def gate_scopes(spark: SparkSession, settings: Settings, report: IngestReport) -> dict[str, str]:
+    """Per bronze table, the batches a nightly gate must check: those this run loaded, or else the latest.
+
+    Bronze rows never change after their night, and every batch was checked on the night it
+    loaded, so re-checking the whole table each night only grows with history. The latest
+    batch stands in when a source delivered nothing tonight, so its freshness and volume are
+    still judged. Quarantine tables follow their dataset.
+    """
+    loaded = storage.read_delta(spark, settings.table("bronze", "ingest_log")).where(F.col("status") == "loaded") \
+        .groupBy("dataset").agg(F.max("batch_dt").alias("latest")).collect()
+    latest = {r.dataset: r.latest for r in loaded}
+    tonight: dict[str, set[dt.date]] = {}
+    for r in report.results:
+        if r.status == "loaded":
+            tonight.setdefault(r.dataset, set()).add(r.batch_dt)
+    scopes = {}
+    for dataset in load_contract().values():
+        dates = tonight.get(dataset.name) or ({latest[dataset.name]} if dataset.name in latest else set())
+        if dates:
+            condition = "batch_dt IN (" + ", ".join(f"DATE'{d.isoformat()}'" for d in sorted(dates)) + ")"
+            scopes[dataset.table_name] = scopes[f"{dataset.table_name}_quarantine"] = condition
+    return scopes
 
 
 def ingest(spark: SparkSession, settings: Settings, dataset_names: list[str] | None = None) -> IngestReport:

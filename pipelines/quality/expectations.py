@@ -125,7 +125,7 @@ def _as_bound(value: dt.date, df: DataFrame, column: str) -> dt.date | dt.dateti
 
 
 def _one(check: Check, df: DataFrame, table: str, run_date: dt.date,
-         skipped: list[str], suite_checks: tuple[Check, ...] = ()) -> list[gxe.Expectation]:
+         skipped: list[str], suite_checks: tuple[Check, ...] = (), whole: DataFrame | None = None) -> list[gxe.Expectation]:
     sev = {"severity": check.severity}
     match check:
         case Columns(types=types, exact=exact):
@@ -162,16 +162,21 @@ def _one(check: Check, df: DataFrame, table: str, run_date: dt.date,
                 column=column, min_value=bound, **sev,
                 description=f"latest {source} on or after {oldest}: run date {run_date} minus {days} day(s)")]
         case RowCountChange():
-            return _row_count_change(check, df, table, skipped)
+            # The previous batch's size comes from the whole table, even when the gate checks tonight's rows.
+            return _row_count_change(check, df if whole is None else whole, table, skipped)
         case Custom(expectation=expectation):
             # A copy without id: the same object may be declared again in the next run's suite.
             return [expectation.copy(update={"severity": FailureSeverity(check.severity), "id": None})]
     raise TypeError(f"{table}: unknown check {check!r}")
 
 
-def to_expectations(suite: TableSuite, df: DataFrame, run_date: dt.date) -> tuple[list[gxe.Expectation], list[str]]:
-    """The GX expectations of a suite over `df`, which already carries the derived columns."""
+def to_expectations(suite: TableSuite, df: DataFrame, run_date: dt.date,
+                    whole: DataFrame | None = None) -> tuple[list[gxe.Expectation], list[str]]:
+    """The GX expectations of a suite over `df`, which already carries the derived columns.
+
+    `whole` is the entire table when `df` holds only part of it (a scoped nightly gate).
+    """
     skipped: list[str] = []
     expectations = [e for check in suite.checks
-                    for e in _one(check, df, suite.table, run_date, skipped, tuple(suite.checks))]
+                    for e in _one(check, df, suite.table, run_date, skipped, tuple(suite.checks), whole)]
     return expectations, skipped

@@ -27,6 +27,7 @@ from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from pipelines.quality.checks import TableSuite
 from pipelines.quality.expectations import to_expectations, with_derived_columns
@@ -146,9 +147,13 @@ def _rows(validation) -> int | None:
 
 def _validate_table(spark: SparkSession, context, layer: str, suite: TableSuite, df: DataFrame,
                     tables: dict[str, DataFrame], run_date: dt.date, run_id: RunIdentifier,
-                    unexpected_samples: int) -> tuple[TableOutcome, list[FailedExpectation], list[str], list]:
+                    unexpected_samples: int, scope: str | None = None,
+                    ) -> tuple[TableOutcome, list[FailedExpectation], list[str], list]:
     started = time.monotonic()
     spark.sparkContext.setJobDescription(f"quality {layer}.{suite.table}")
+    whole = df
+    if scope is not None:
+        df = df.where(F.expr(scope))
     df, skipped = with_derived_columns(df, suite, tables)
     # GX runs a Spark job per metric domain (the table, each null-filtered
     # column, the compound key...): read the input, and do the joins, once.
@@ -157,7 +162,7 @@ def _validate_table(spark: SparkSession, context, layer: str, suite: TableSuite,
     if is_ours:
         df = df.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        expectations, more_skipped = to_expectations(suite, df, run_date)
+        expectations, more_skipped = to_expectations(suite, df, run_date, whole if scope is not None else None)
         skipped += more_skipped
         checkpoint = _checkpoint(context, layer, suite.table, expectations, unexpected_samples)
         with warnings.catch_warnings():
@@ -182,7 +187,7 @@ def _validate_table(spark: SparkSession, context, layer: str, suite: TableSuite,
 
 def run_gate(spark: SparkSession, layer: str, tables: dict[str, DataFrame], run_date: dt.date,
              context_dir: str | Path, *, suites: Iterable[TableSuite] | None = None,
-             unexpected_samples: int = 0) -> GateReport:
+             unexpected_samples: int = 0, scopes: dict[str, str] | None = None) -> GateReport:
     """Validate `tables` (lake table name -> DataFrame) of `layer` against its suites.
 
     `suites` default to the layer's built-in suites (`suites_for(layer)`).
@@ -191,6 +196,8 @@ def run_gate(spark: SparkSession, layer: str, tables: dict[str, DataFrame], run_
     are written under `context_dir`. `unexpected_samples` > 0 keeps that many
     example values per failed expectation, at the cost of one Spark job each.
     The caller decides what a failure means: see `GateReport.raise_if_failed`.
+    `scopes` (table -> SQL condition) restrict a table's checks to the rows that
+    match, e.g. tonight's batches; the row-count check still reads the whole table.
     """
     started = time.monotonic()
     suites = list(suites) if suites is not None else suites_for(layer)
@@ -205,7 +212,8 @@ def run_gate(spark: SparkSession, layer: str, tables: dict[str, DataFrame], run_
             log.warning("stage=quality layer=%s table=%s skipped: table not available", layer, suite.table)
             continue
         outcome, failures, skipped, result_ids = _validate_table(spark, context, layer, suite, df, tables,
-                                                                 run_date, run_id, unexpected_samples)
+                                                                 run_date, run_id, unexpected_samples,
+                                                                 (scopes or {}).get(suite.table))
         documented += result_ids
         report.tables.append(outcome)
         report.failures += failures

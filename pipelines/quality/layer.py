@@ -30,8 +30,12 @@ def quality_dir(lake_uri: str) -> Path:
 
 
 def check_layer(spark: SparkSession, settings: Settings, layer: str, suites: Iterable[TableSuite],
-                context_dir: Path | None = None, run_date: dt.date | None = None) -> GateReport:
-    """Run `suites` over the layer's Delta tables; missing tables are skipped with a warning."""
+                context_dir: Path | None = None, run_date: dt.date | None = None,
+                scopes: dict[str, str] | None = None) -> GateReport:
+    """Run `suites` over the layer's Delta tables; missing tables are skipped with a warning.
+
+    `scopes` (table -> SQL condition) check only part of a table: see `run_gate`.
+    """
     suites = list(suites)
     tables = {}
     for name in dict.fromkeys(name for suite in suites for name in suite.tables_needed):
@@ -41,4 +45,4 @@ def check_layer(spark: SparkSession, settings: Settings, layer: str, suites: Ite
         else:
             log.warning("no Delta table at %s: %s not checked", uri, name)
     return run_gate(spark, layer, tables, run_date or settings.run_date or dt.date.today(),
-                    context_dir or quality_dir(settings.paths.lake), suites=suites)
+                    context_dir or quality_dir(settings.paths.lake), suites=suites, scopes=scopes)
