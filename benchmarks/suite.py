@@ -1,6 +1,7 @@
 """`make bench`: zhixing at 100,000 and 1,000,000 persons, every stage, against what the engines can do.
 
-For each size, in a process of its own (so driver memory is measured per size):
+For each size, in two processes (the back-fill, then the nightly run and the references), so the
+driver memory of each night is its own:
   1. generate a landing zone with the project's generator (`jobs.generate`);
   2. the reference ingest: a bare `spark.read` -> Delta append of the back-fill's files;
   3. night 1, the back-fill, through `pipelines.nightly.run_night` with training: ingest, the three
@@ -9,7 +10,7 @@ For each size, in a process of its own (so driver memory is measured per size):
   4. night 2, the first nightly batch, the same way without training: the nightly run that courts
      schedule, compared across sizes;
   5. references on the same rows and cores: native LightGBM `Booster.predict` (and with
-     `pred_contrib`, the reasons' work) on the cases scored in night 1; the core gold aggregates as
+     `pred_contrib`, the reasons' work) on every case in gold; the core gold aggregates as
      DuckDB SQL over the same silver tables (`benchmarks.gold_sql`);
   6. the size of every layer (bytes, files, rows) and the training timings logged in MLflow.
 
@@ -206,8 +207,10 @@ def _night(spark, settings, run_date: dt.date, sampler: MemorySampler, retrain: 
             "driver_python_peak_mb": round(python_mb), "jvm_peak_mb": round(jvm_mb), "stages": stages}
 
 
-def run_size(persons: int, workdir: Path, conf: str, seed: int, reuse: bool, out: Path) -> dict:
-    """Every phase for one size; `out` is rewritten after each phase, so a failure keeps what was measured."""
+def run_phase(phase: str, persons: int, workdir: Path, conf: str, seed: int, reuse: bool, out: Path) -> None:
+    """One phase for one size, in this process; `out` is rewritten after each step, so a failure keeps
+    what was measured. `backfill`: generate, the bare ingest, night 1 with training. `nightly`: night 2,
+    then the references (they load data into the process, so they come after the night)."""
     from pipelines.bronze.landing import discover_batches
     from pipelines.config import load_settings
     from pipelines.contract import load_contract
@@ -216,58 +219,59 @@ def run_size(persons: int, workdir: Path, conf: str, seed: int, reuse: bool, out
 
     configure_logging()
     root = workdir / f"p{persons}"
-    landing = root / "landing"
-    result: dict = {"persons": persons}
+    landing, lake = root / "landing", root / "lake"
+    result: dict = json.loads(out.read_text()) if phase == "nightly" else {"persons": persons}
 
     def save() -> None:
         out.write_text(json.dumps(result, indent=2, default=str))
-    if not (reuse and (landing / "court").exists()):
-        shutil.rmtree(landing.parent, ignore_errors=True)
-        started = time.monotonic()
-        subprocess.run([sys.executable, "-m", "jobs.generate", "--out", str(root), "--persons", str(persons),
-                        "--seed", str(seed)], check=True)
-        result["generate_seconds"] = round(time.monotonic() - started, 1)
-    for folder in ("lake", "lake_bare", "exports"):
-        shutil.rmtree(root / folder, ignore_errors=True)
-    lake = root / "lake"
+
+    if phase == "backfill":
+        if not (reuse and (landing / "court").exists()):
+            shutil.rmtree(root, ignore_errors=True)
+            started = time.monotonic()
+            subprocess.run([sys.executable, "-m", "jobs.generate", "--out", str(root), "--persons", str(persons),
+                            "--seed", str(seed)], check=True)
+            result["generate_seconds"] = round(time.monotonic() - started, 1)
+        for folder in ("lake", "lake_bare", "exports"):
+            shutil.rmtree(root / folder, ignore_errors=True)
+        result["landing"] = {"bytes": folder_bytes(landing), "files": sum(1 for _ in landing.rglob("part-*"))}
     settings = load_settings(conf, landing=str(landing), lake=str(lake), exports=str(root / "exports"))
-    result["landing"] = {"bytes": folder_bytes(landing), "files": sum(1 for _ in landing.rglob("part-*"))}
 
     with MemorySampler() as sampler:
-        spark = build_session(settings.spark, app_name=f"zhixing-bench-{persons}")
+        spark = build_session(settings.spark, app_name=f"zhixing-bench-{persons}-{phase}")
         spark.range(1000).count()          # the JVM is warm before anything is timed
         dates = sorted({b.batch_dt for b in discover_batches(spark, settings.paths.landing,
                                                               list(load_contract().values()))})
-        log.info("bench persons=%d nights=%s", persons, [d.isoformat() for d in dates])
-        result["bare_ingest"] = bare_ingest(spark, landing, root / "lake_bare", [dates[0].isoformat()])
-        save()
-        shutil.rmtree(root / "lake_bare", ignore_errors=True)
+        log.info("bench persons=%d phase=%s nights=%s", persons, phase, [d.isoformat() for d in dates])
+        if phase == "backfill":
+            result["bare_ingest"] = bare_ingest(spark, landing, root / "lake_bare", [dates[0].isoformat()])
+            save()
+            shutil.rmtree(root / "lake_bare", ignore_errors=True)
+            result["backfill"] = _night(spark, settings, dates[0], sampler, retrain=True)
+            result["layers_after_backfill"] = layer_sizes(lake)
+            save()
+        else:
+            result["nightly"] = _night(spark, settings, dates[1], sampler, retrain=False)
+            result["layers"] = layer_sizes(lake)
+            save()
 
-        result["backfill"] = _night(spark, settings, dates[0], sampler, retrain=True)
-        result["layers_after_backfill"] = layer_sizes(lake)
-        save()
+            from models.scoring import load_champion
+            from models.train import tracking_uri
+            champion = load_champion(settings, tracking_uri(settings))
+            result["training"] = training_timings(settings, champion.run_id)
+            result["native_scoring"] = native_scoring(lake, champion.model)
+            save()
 
-        from models.scoring import load_champion
-        from models.train import tracking_uri
-        champion = load_champion(settings, tracking_uri(settings))
-        result["training"] = training_timings(settings, champion.run_id)
-        result["native_scoring"] = native_scoring(lake, champion.model)
-        save()
-
-        result["nightly"] = _night(spark, settings, dates[1], sampler, retrain=False)
-        result["layers"] = layer_sizes(lake)
-        save()
-
-        from benchmarks.gold_sql import compare, duckdb_core, spark_core
-        result["gold_duckdb"] = duckdb_core(str(lake / "silver"), str(root / "gold_duckdb.parquet"))
-        result["gold_duckdb"]["agreement_min"] = gold_agreement(lake, root / "gold_duckdb.parquet", compare)
-        result["gold_spark_sql"] = spark_core(spark, str(lake / "silver"))
-        save()
-        result["driver_python_peak_mb_overall"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+            from benchmarks.gold_sql import compare, duckdb_core, spark_core
+            result["gold_duckdb"] = duckdb_core(str(lake / "silver"), str(root / "gold_duckdb.parquet"))
+            result["gold_duckdb"]["agreement_min"] = gold_agreement(lake, root / "gold_duckdb.parquet", compare)
+            result["gold_spark_sql"] = spark_core(spark, str(lake / "silver"))
+            save()
+        result[f"driver_python_peak_mb_{phase}_process"] = round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         result["machine"] = machine(spark)
         save()
         spark.stop()
-    return result
 
 
 def machine(spark=None) -> dict:
@@ -398,7 +402,9 @@ def render(results: list[dict]) -> str:
                    f"{r['gold_spark_sql']['seconds']:.1f} s; training read {_fmt(t['frame_seconds'])} s, matrix "
                    f"{_fmt(t['matrix_seconds'], 2)} s, LightGBM {_fmt(t['fit_seconds'])} s on "
                    f"{t['training_rows_total']} labelled cases (sample fraction {t['training_sample_fraction']}); "
-                   f"driver Python peak over the whole run {r['driver_python_peak_mb_overall']:,} MB.")
+                   f"driver Python peak {r['driver_python_peak_mb_backfill_process']:,} MB in the back-fill's process "
+                   f"(training holds the sample in pandas), {r['driver_python_peak_mb_nightly_process']:,} MB in the "
+                   f"nightly one (with the references).")
     return "\n".join(out) + "\n"
 
 
@@ -419,19 +425,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--reuse", action="store_true", help="reuse landing zones already generated")
     parser.add_argument("--report", help="render every results/p*.json into this Markdown file")
-    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)   # run one size in this process
+    parser.add_argument("--phase", choices=["backfill", "nightly"], help=argparse.SUPPRESS)  # one phase, this process
     args = parser.parse_args(argv)
     workdir = Path(args.workdir).resolve()
     results_dir = workdir / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
-    if args.one:
-        run_size(args.persons[0], workdir, args.conf, args.seed, args.reuse, results_dir / f"p{args.persons[0]}.json")
+    if args.phase:
+        run_phase(args.phase, args.persons[0], workdir, args.conf, args.seed, args.reuse,
+                  results_dir / f"p{args.persons[0]}.json")
         return 0
     for persons in args.persons:
-        # One process per size: the driver's memory is its own, and a size's failure is reported as such.
-        cmd = [sys.executable, "-m", "benchmarks.suite", "--one", "--persons", str(persons), "--workdir", str(workdir),
-               "--conf", args.conf, "--seed", str(args.seed)] + (["--reuse"] if args.reuse else [])
-        subprocess.run(cmd, check=True)
+        # One process per size and night: the driver's memory in each is its own.
+        for phase in ("backfill", "nightly"):
+            cmd = [sys.executable, "-m", "benchmarks.suite", "--phase", phase, "--persons", str(persons),
+                   "--workdir", str(workdir), "--conf", args.conf, "--seed", str(args.seed)]
+            subprocess.run(cmd + (["--reuse"] if args.reuse else []), check=True)
     if args.report:
         results = [json.loads(p.read_text()) for p in sorted(results_dir.glob("p*.json"))]
         write_report(results, Path(args.report))

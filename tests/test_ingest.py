@@ -282,3 +282,32 @@ def test_classify_only_windows_rows_that_share_a_key(spark):
     assert {out[("A2", 2)], out[("A2", 3)]} == {("quarantined", ("key_conflict:account_id,as_of",))}
     assert out[("A3", 4)][0] == "loaded" and out[("A4", 5)][0] == "quarantined"
     assert sorted(out[(None, s)][0] for s in (6, 7)) == ["duplicate", "quarantined"]
+
+
+def test_nightly_gate_scopes_are_tonights_batches_with_rows_or_else_the_latest(spark, tmp_path):
+    import datetime as dt
+
+    from pipelines import storage
+    from pipelines.bronze.ingest import INGEST_LOG_SCHEMA, BatchResult, IngestReport, gate_scopes
+    from pipelines.config import load_settings
+    from tests_paths import CONF
+
+    settings = load_settings(CONF, lake=str(tmp_path / "lake"))
+    d1, d2, d3 = dt.date(2025, 7, 1), dt.date(2025, 7, 2), dt.date(2025, 7, 3)
+    now = dt.datetime(2025, 7, 3, 23, 0)
+
+    def logged(dataset, batch_dt, rows, status="loaded"):
+        return ("run", dataset, batch_dt, "fp", status, None, None, [], rows, rows, rows, 0, 0, [], [], now, now)
+
+    storage.append(spark.createDataFrame([
+        logged("finance/balances", d1, 10), logged("finance/balances", d2, 0),     # d2 delivered empty
+        logged("finance/accounts", d1, 5), logged("finance/accounts", d2, 7),
+        logged("finance/loans", d3, 0, "rejected"),
+    ], INGEST_LOG_SCHEMA), settings.table("bronze", "ingest_log"))
+    tonight = IngestReport("run", [BatchResult("finance/accounts", d2, "loaded", rows_loaded=7),
+                                   BatchResult("finance/balances", d2, "loaded", rows_loaded=0),
+                                   BatchResult("finance/loans", d3, "rejected")])
+    scopes = gate_scopes(spark, settings, tonight)
+    assert scopes["finance_accounts"] == "batch_dt IN (DATE'2025-07-02')"
+    assert scopes["finance_balances"] == "batch_dt IN (DATE'2025-07-01')"      # the latest with rows
+    assert "finance_loans" not in scopes and "court_cases" not in scopes        # nothing loaded: the whole (empty) table

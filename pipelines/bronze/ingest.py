@@ -317,26 +317,28 @@ def _write_log(spark: SparkSession, settings: Settings, report: IngestReport,
 
 
 def gate_scopes(spark: SparkSession, settings: Settings, report: IngestReport) -> dict[str, str]:
-    """Per bronze table, the batches a nightly gate must check: those this run loaded, or else the latest.
+    """Per bronze table, the batches a nightly gate must check: those this run loaded rows from,
+    or else the latest batch that has rows.
 
     Bronze rows never change after their night, and every batch was checked on the night it
     loaded, so re-checking the whole table each night only grows with history. The latest
-    batch stands in when a source delivered nothing tonight, so its freshness and volume are
-    still judged. Quarantine tables follow their dataset.
+    batch with rows stands in when a source delivered nothing (or an empty batch) tonight, so
+    its volume is still judged and the checks never run on no rows; freshness reads the
+    ingest log, whatever the scope.
     """
-    loaded = storage.read_delta(spark, settings.table("bronze", "ingest_log")).where(F.col("status") == "loaded") \
+    with_rows = storage.read_delta(spark, settings.table("bronze", "ingest_log")) \
+        .where((F.col("status") == "loaded") & (F.col("rows_loaded") > 0)) \
         .groupBy("dataset").agg(F.max("batch_dt").alias("latest")).collect()
-    latest = {r.dataset: r.latest for r in loaded}
+    latest = {r.dataset: r.latest for r in with_rows}
     tonight: dict[str, set[dt.date]] = {}
     for r in report.results:
-        if r.status == "loaded":
+        if r.status == "loaded" and r.rows_loaded > 0:
             tonight.setdefault(r.dataset, set()).add(r.batch_dt)
     scopes = {}
     for dataset in load_contract().values():
         dates = tonight.get(dataset.name) or ({latest[dataset.name]} if dataset.name in latest else set())
         if dates:
-            condition = "batch_dt IN (" + ", ".join(f"DATE'{d.isoformat()}'" for d in sorted(dates)) + ")"
-            scopes[dataset.table_name] = scopes[f"{dataset.table_name}_quarantine"] = condition
+            scopes[dataset.table_name] = "batch_dt IN (" + ", ".join(f"DATE'{d.isoformat()}'" for d in sorted(dates)) + ")"
     return scopes
 
 
