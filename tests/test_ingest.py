@@ -311,3 +311,22 @@ def test_nightly_gate_scopes_are_tonights_batches_with_rows_or_else_the_latest(s
     assert scopes["finance_accounts"] == "batch_dt IN (DATE'2025-07-02')"
     assert scopes["finance_balances"] == "batch_dt IN (DATE'2025-07-01')"      # the latest with rows
     assert "finance_loans" not in scopes and "court_cases" not in scopes        # nothing loaded: the whole (empty) table
+
+
+def test_large_json_amounts_load_exactly(tmp_path, spark):
+    """Spark reads a JSON number through a double ("1.757509816E7"); the amount as written must load."""
+    from decimal import Decimal
+
+    from pipelines.config import load_settings
+    from tests_paths import CONF
+
+    land = tmp_path / "landing"
+    amounts = [17575098.16, 12000.50, "12000.50", 5000, 9999999999999999.99]
+    write_batch(land, "finance/transactions", "2025-07-01", {"part-0001.jsonl": jsonl_text([
+        {**TXN, "txn_id": f"t{i}", "amount": amount} for i, amount in enumerate(amounts)])})
+    settings = load_settings(CONF, landing=str(land), lake=str(tmp_path / "lake"))
+    report = ingest(spark, settings)
+    assert [(r.rows_loaded, r.rows_quarantined) for r in report.results] == [(5, 0)]
+    loaded = {r.txn_id: r.amount for r in _table(spark, settings, "finance_transactions").collect()}
+    assert loaded == {"t0": Decimal("17575098.16"), "t1": Decimal("12000.50"), "t2": Decimal("12000.50"),
+                      "t3": Decimal("5000.00"), "t4": Decimal("9999999999999999.99")}

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 from dataclasses import dataclass, field
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -159,6 +161,20 @@ def _read_csv_group(spark: SparkSession, dataset: Dataset, files: list[str], hea
     return _fields_frame(df, dataset, list(header), raw)
 
 
+def _number_as_written(parsed: Column, name: str) -> Column:
+    """A JSON number's text as delivered.
+
+    Spark reads a JSON number into a string column through a double, so 17575098.16
+    comes back as "1.757509816E7" (and 18 significant digits would lose some): a valid
+    amount of ten million or more would be quarantined as unparseable. When the parsed
+    text is in that exponent form, the number is taken from the line itself: the value
+    after the key, which JSON cannot hold inside a string with its quotes unescaped.
+    """
+    key = re.escape(json.dumps(name))
+    written = F.regexp_extract("_line", key + r"\s*:\s*(-?[0-9][0-9.eE+-]*)\s*[,}]", 1)
+    return F.when(parsed.rlike("[eE]") & (written != ""), written).otherwise(parsed)
+
+
 def _read_jsonl(spark: SparkSession, dataset: Dataset, files: list[str]) -> DataFrame:
     df = _with_lineage(spark.read.text(files))
     line = F.regexp_replace("value", r"^\x{FEFF}", "")
@@ -173,6 +189,9 @@ def _read_jsonl(spark: SparkSession, dataset: Dataset, files: list[str]) -> Data
         fields.alias("_fields"),
     )
     raw = {name: F.col("_fields").getItem(name) for name in dataset.column_names}
+    for col in dataset.columns:
+        if col.type in ("money", "integer"):
+            raw[col.name] = _number_as_written(raw[col.name], col.name)
     expected = F.array(*[F.lit(c) for c in dataset.column_names])
     extra = F.map_filter("_fields", lambda k, _: ~F.array_contains(expected, k))
     return _fields_frame(df, dataset, list(dataset.column_names), raw, F.when(F.size(extra) > 0, extra))
