@@ -321,9 +321,10 @@ def test_large_json_amounts_load_exactly(tmp_path, spark):
     from tests_paths import CONF
 
     land = tmp_path / "landing"
-    amounts = [17575098.16, 12000.50, "12000.50", 5000, 9999999999999999.99]
+    amounts = [17575098.16, 12000.50, "12000.50", 5000]
+    widest = json.dumps({**TXN, "txn_id": "t4", "amount": 0}).replace('"amount": 0', '"amount": 9999999999999999.99')
     write_batch(land, "finance/transactions", "2025-07-01", {"part-0001.jsonl": jsonl_text([
-        {**TXN, "txn_id": f"t{i}", "amount": amount} for i, amount in enumerate(amounts)])})
+        *({**TXN, "txn_id": f"t{i}", "amount": amount} for i, amount in enumerate(amounts)), widest])})
     settings = load_settings(CONF, landing=str(land), lake=str(tmp_path / "lake"))
     report = ingest(spark, settings)
     assert [(r.rows_loaded, r.rows_quarantined) for r in report.results] == [(5, 0)]
