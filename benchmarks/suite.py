@@ -175,8 +175,8 @@ def training_timings(settings, run_id: str) -> dict:
     from models.train import tracking_uri
 
     mlflow.set_tracking_uri(tracking_uri(settings))
-    metrics = mlflow.MlflowClient().get_run(run_id).data.metrics
-    params = mlflow.MlflowClient().get_run(run_id).data.params
+    data = mlflow.MlflowClient().get_run(run_id).data
+    metrics, params = data.metrics, data.params
     keys = ("frame_seconds", "matrix_seconds", "fit_seconds")
     return {**{k: metrics.get(k) for k in keys},
             "training_rows_total": params.get("training_rows_total"),
@@ -282,8 +282,8 @@ def machine(spark=None) -> dict:
     return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
             "memory_gb": round(psutil.virtual_memory().total / 2**30), "python": platform.python_version(),
             "java": subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0],
-            "spark": spark.version if spark else None, "delta_spark": delta.__version__ if hasattr(delta, "__version__")
-            else None, "lightgbm": lightgbm.__version__, "duckdb": duckdb.__version__,
+            "spark": spark.version if spark else None, "delta_spark": getattr(delta, "__version__", None),
+            "lightgbm": lightgbm.__version__, "duckdb": duckdb.__version__,
             "master": spark.sparkContext.master if spark else None,
             "shuffle_partitions": spark.conf.get("spark.sql.shuffle.partitions") if spark else None,
             "driver_memory": spark.conf.get("spark.driver.memory") if spark else None,
