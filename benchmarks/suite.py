@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import logging
 import os
 import platform
@@ -401,12 +402,13 @@ def render(results: list[dict]) -> str:
     out += ["", "### References, measured in the same process", ""]
     for r in results:
         n, t = r["native_scoring"], r["training"]
+        agreement = math.floor(r["gold_duckdb"]["agreement_min"] * 1e5) / 1e3      # never rounded up to 100%
         out.append(f"- {r['persons']:,} persons: generator {_fmt(r.get('generate_seconds'))} s; bare ingest "
                    f"{_fmt(r['bare_ingest']['seconds'])} s for {r['bare_ingest']['rows']:,} rows; native LightGBM on "
                    f"{n['rows']:,} cases with {n['threads']} threads: predict {n['predict_seconds']:.2f} s, with "
                    f"contributions {n['predict_and_contrib_seconds']:.2f} s; DuckDB core gold SQL "
                    f"{r['gold_duckdb']['seconds']:.1f} s ({r['gold_duckdb']['rows']:,} cases; every column agrees with "
-                   f"gold on at least {r['gold_duckdb']['agreement_min']:.2%} of them), the same SQL on Spark "
+                   f"gold on at least {agreement:.3f}% of them), the same SQL on Spark "
                    f"{r['gold_spark_sql']['seconds']:.1f} s; training read {_fmt(t['frame_seconds'])} s, matrix "
                    f"{_fmt(t['matrix_seconds'], 2)} s, LightGBM {_fmt(t['fit_seconds'])} s on "
                    f"{t['training_rows_total']} labelled cases (sample fraction {t['training_sample_fraction']}); "
