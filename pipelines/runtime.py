@@ -8,6 +8,7 @@ Exit codes (documented in the README for schedulers):
     4  a critical data-quality expectation failed; nothing downstream was written
     5  the population has shifted (drift PSI at or above monitor.shift) and monitor.fail_on_shift is set
     6  no champion model in the registry: nothing was scored
+    7  another job holds the lake's run lock: this one did nothing (pipelines/lake_lock.py)
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ import time
 from collections.abc import Callable
 
 from pipelines.config import ConfigError, Settings, load_settings
+from pipelines.lake_lock import LakeBusy, lake_lock
 
 __all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_REJECTED", "EXIT_QUALITY_FAILED", "EXIT_DRIFT", "EXIT_NO_MODEL",
-           "job_parser", "settings_from_args", "run"]
+           "EXIT_BUSY", "job_parser", "settings_from_args", "run"]
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_REJECTED, EXIT_QUALITY_FAILED, EXIT_DRIFT, EXIT_NO_MODEL = range(7)
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_REJECTED, EXIT_QUALITY_FAILED, EXIT_DRIFT, EXIT_NO_MODEL, EXIT_BUSY = range(8)
 DEFAULT_CONF = "conf/local.yaml"
 
 log = logging.getLogger("zhixing")
@@ -61,16 +63,27 @@ def configure_logging() -> None:
 
 
 def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser,
-        argv: list[str] | None = None) -> int:
-    """Parse flags, call `main`, and map failures to exit codes."""
+        argv: list[str] | None = None, writes: str | None = None) -> int:
+    """Parse flags, call `main`, and map failures to exit codes.
+
+    A job that writes to the lake names itself in `writes` and runs holding the lake's run lock.
+    """
     configure_logging()
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
-        code = main(args)
+        if writes:
+            settings = settings_from_args(args)
+            with lake_lock(settings.lock_dir(), writes, settings.run_date):
+                code = main(args)
+        else:
+            code = main(args)
     except ConfigError as exc:
         log.error("configuration error:\n%s", exc)
         return EXIT_USAGE
+    except LakeBusy as exc:
+        log.error("%s", exc)
+        return EXIT_BUSY
     except Exception:  # noqa: BLE001 - a job must report, not vanish
         log.exception("job failed after %.1fs", time.monotonic() - started)
         return EXIT_FAILURE
