@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from pipelines.config import ConfigError, Settings, load_settings
 from pipelines.lake_lock import LakeBusy, lake_lock
+from pipelines.privacy import resolve_secret
 
 __all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_REJECTED", "EXIT_QUALITY_FAILED", "EXIT_DRIFT", "EXIT_NO_MODEL",
            "EXIT_BUSY", "job_parser", "settings_from_args", "run"]
@@ -66,7 +67,8 @@ def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentPars
         argv: list[str] | None = None, writes: str | None = None) -> int:
     """Parse flags, call `main`, and map failures to exit codes.
 
-    A job that writes to the lake names itself in `writes` and runs holding the lake's run lock.
+    A job that writes to the lake names itself in `writes`: it checks the pseudonymisation secret
+    first (contract section 5) and runs holding the lake's run lock.
     """
     configure_logging()
     args = parser.parse_args(argv)
@@ -74,6 +76,7 @@ def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentPars
     try:
         if writes:
             settings = settings_from_args(args)
+            resolve_secret(settings)      # a production config without a real secret stops here, before any write
             with lake_lock(settings.lock_dir(), writes, settings.run_date):
                 code = main(args)
         else:

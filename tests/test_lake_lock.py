@@ -31,7 +31,8 @@ def holder(tmp_path):
     process.start()
     assert ready.wait(30), "the holder never took the lock"
     yield process, release
-    release.set()
+    if process.is_alive():          # a killed sleeper would never acknowledge the event
+        release.set()
     process.join(10)
 
 
@@ -103,3 +104,23 @@ def test_the_lock_folder_is_the_lakes_unless_configured(tmp_path):
     raw.write_text(f"extends: {CONF}\npaths:\n  locks: s3a://bucket/locks\n")
     with pytest.raises(ConfigError, match="locks"):
         load_settings(raw)
+
+
+def test_a_production_config_without_a_real_secret_refuses_before_writing(tmp_path, monkeypatch):
+    from pipelines.privacy import DEV_SECRET
+    from pipelines.runtime import EXIT_OK, EXIT_USAGE, job_parser, run
+    from tests_paths import ROOT
+
+    ran = []
+    argv = ["--conf", str(ROOT / "conf" / "cluster.yaml"), "--lake", str(tmp_path / "lake"),
+            "--landing", str(tmp_path / "landing")]
+    for secret in (None, DEV_SECRET):
+        if secret is None:
+            monkeypatch.delenv("ZHIXING_PSEUDONYM_SECRET", raising=False)
+        else:
+            monkeypatch.setenv("ZHIXING_PSEUDONYM_SECRET", secret)
+        assert run(lambda args: ran.append(1) or EXIT_OK, job_parser("x"), argv, writes="ingest") == EXIT_USAGE
+    assert ran == [] and not (tmp_path / "lake").exists()
+    monkeypatch.setenv("ZHIXING_PSEUDONYM_SECRET", "a-real-secret-of-some-length")
+    assert run(lambda args: ran.append(1) or EXIT_OK, job_parser("x"), argv, writes="ingest") == EXIT_OK
+    assert ran == [1]
