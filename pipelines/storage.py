@@ -77,8 +77,9 @@ def read_head(spark: SparkSession, uri: str, limit: int = 65536) -> bytes:
     """The first bytes of a file's content, gunzipped when it ends in `.gz`."""
     data = read_bytes(spark, uri, limit)
     if uri.endswith(".gz"):
-        # A partial gzip stream decompresses fine up to where it was cut.
-        return zlib.decompressobj(wbits=31).decompress(data)
+        # A partial gzip stream decompresses fine up to where it was cut; the output is capped
+        # too, so a small, highly compressed file cannot blow up in memory.
+        return zlib.decompressobj(wbits=31).decompress(data, limit)
     return data
 
 
