@@ -33,6 +33,23 @@ FAULTS = list(csv.DictReader((SAMPLE / "truth" / "faults.csv").open(encoding="ut
 LAST_BATCH = dt.date(2026, 11, 6)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def captured_logs(tmp_path_factory):
+    """Everything the pipeline logs in this module, for the personal-data audit."""
+    import logging
+
+    folder = tmp_path_factory.mktemp("logs")
+    handler = logging.FileHandler(folder / "e2e.log", encoding="utf-8")
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(min(level, logging.INFO) or logging.INFO)
+    yield folder
+    root.removeHandler(handler)
+    root.setLevel(level)
+    handler.close()
+
+
 @pytest.fixture(scope="module")
 def lake(spark, tmp_path_factory):
     settings = load_settings(CONF, landing=str(SAMPLE / "landing"), lake=str(tmp_path_factory.mktemp("lake")),
@@ -327,3 +344,28 @@ def test_the_analyst_notebooks_run_on_the_lake(night):
         code = [c for c in executed.cells if c.cell_type == "code"]
         assert all(c.execution_count for c in code), path.name
         assert sum(len(c.outputs) for c in code) >= 5, path.name
+
+
+def test_personal_data_appears_only_where_the_contract_allows(night, captured_logs):
+    """After the whole story (ingest, silver, gold, two trainings, a night, the clerks' files), no raw
+    ID, phone or name from the raw layer is in silver, gold, monitor, MLflow (store and artifacts), the
+    model reports, the Data Docs or the logs; the clerks' files hold names (allowed, contract section 5)
+    but no full ID or phone; the pseudonymisation secret is nowhere."""
+    import os
+
+    from pii_audit import Needles, scan_files, scan_mlflow, scan_tables
+
+    from pipelines.config import local_path
+    from pipelines.privacy import DEV_SECRET
+
+    settings, _, _ = night
+    root = local_path(settings.paths.lake)
+    needles = Needles.from_bronze(root / "bronze", DEV_SECRET)
+    assert min(len(needles.ids), len(needles.phones), len(needles.names)) > 1000
+    assert (captured_logs / "e2e.log").stat().st_size > 10_000
+    findings = [*(hit for layer in ("silver", "gold", "monitor") for hit in scan_tables(root / layer, needles)),
+                *scan_files(root, needles),          # MLflow artifacts, model reports, Data Docs, the run lock
+                *scan_mlflow(Path(os.environ["MLFLOW_TRACKING_URI"].removeprefix("sqlite:///")), needles),
+                *scan_files(captured_logs, needles),
+                *scan_files(Path(settings.paths.exports), needles, names=False)]
+    assert findings == [], "\n".join(findings[:50])
