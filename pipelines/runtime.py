@@ -68,17 +68,23 @@ def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentPars
     """Parse flags, call `main`, and map failures to exit codes.
 
     A job that writes to the lake names itself in `writes`: it checks the pseudonymisation secret
-    first (contract section 5) and runs holding the lake's run lock.
+    first (contract section 5), runs holding the lake's run lock, and leaves a row in the run
+    audit (`monitor/runs`, pipelines/run_audit.py) however it ends.
     """
     configure_logging()
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
-    started = time.monotonic()
+    started, started_at = time.monotonic(), dt.datetime.now()
     try:
         if writes:
             settings = settings_from_args(args)
             resolve_secret(settings)      # a production config without a real secret stops here, before any write
             with lake_lock(settings.lock_dir(), writes, settings.run_date):
-                code = main(args)
+                code = EXIT_FAILURE
+                try:
+                    code = main(args)
+                finally:
+                    _audit(settings, writes, argv, started_at, code)
         else:
             code = main(args)
     except ConfigError as exc:
@@ -92,3 +98,19 @@ def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentPars
         return EXIT_FAILURE
     log.info("job finished with exit code %d after %.1fs", code, time.monotonic() - started)
     return code
+
+
+def _audit(settings: Settings, job: str, argv: list[str], started_at: dt.datetime, code: int) -> None:
+    """The run's audit row, through the session the job built; a job that never built one has no row."""
+    from pyspark.sql import SparkSession
+
+    from pipelines.run_audit import record_run
+
+    spark = SparkSession.getActiveSession()
+    if spark is None:
+        log.warning("run audit: %s ended (exit %d) before starting Spark: no row in monitor/runs", job, code)
+        return
+    try:
+        record_run(spark, settings, job, argv, started_at, code)
+    except Exception:  # noqa: BLE001 - the audit must not change how the job ended
+        log.exception("run audit: could not record %s (exit %d)", job, code)
