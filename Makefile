@@ -12,12 +12,13 @@ DEMO   := .demo
 export PYSPARK_PYTHON := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 
-.PHONY: setup jars demo test bench kernel clean help
+.PHONY: setup jars demo test test-chaos bench kernel clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make demo   - set up and run the nightly pipeline on data/sample/"
 	@echo "make test   - set up and run the whole test suite"
+	@echo "make test-chaos - the crash matrix: jobs killed at their writes and re-run (about 30 min)"
 	@echo "make jars   - put the Delta jars in ./jars for air-gapped clusters"
 	@echo "make bench  - scale benchmark at 100,000 and 1,000,000 persons (about 2 h; writes BENCHMARKS.md)"
 	@echo "make kernel - register the project's Jupyter kernel 'zhixing' for the notebooks"
@@ -43,7 +44,11 @@ demo: setup
 	$(PY) -m jobs.demo --conf conf/local.yaml --landing data/sample/landing --lake $(DEMO)/lake --exports $(DEMO)/exports --run-date 2026-11-06
 
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not chaos" --durations=20
+
+# The slowest crash tests (tests/test_crash_safety.py); `make test` runs one crash of its own.
+test-chaos: setup
+	$(PY) -m pytest -q -m chaos tests/test_crash_safety.py
 
 BENCH_PERSONS ?= 100000 1000000
 

@@ -32,4 +32,4 @@ def parser():
 
 
 if __name__ == "__main__":
-    sys.exit(run(main, parser()))
+    sys.exit(run(main, parser(), writes="build_features"))

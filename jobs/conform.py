@@ -29,4 +29,4 @@ def parser():
 
 
 if __name__ == "__main__":
-    sys.exit(run(main, parser()))
+    sys.exit(run(main, parser(), writes="conform"))

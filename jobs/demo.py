@@ -61,4 +61,4 @@ def main(args) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run(main, job_parser(__doc__.splitlines()[0])))
+    sys.exit(run(main, job_parser(__doc__.splitlines()[0]), writes="demo"))

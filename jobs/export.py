@@ -26,4 +26,4 @@ def main(args) -> int:
 p = job_parser(__doc__.splitlines()[0])
 
 if __name__ == "__main__":
-    sys.exit(run(main, p))
+    sys.exit(run(main, p, writes="export"))

@@ -33,4 +33,4 @@ def parser():
 
 
 if __name__ == "__main__":
-    sys.exit(run(main, parser()))
+    sys.exit(run(main, parser(), writes="nightly"))

@@ -34,4 +34,4 @@ def parser():
 
 
 if __name__ == "__main__":
-    sys.exit(run(main, parser()))
+    sys.exit(run(main, parser(), writes="train"))

@@ -53,18 +53,21 @@ class Paths(_Strict):
     landing: str
     lake: str
     exports: str = "exports"       # clerk files: <exports>/<run_date>/<court>.csv|.xlsx; a local or mounted folder
+    locks: str | None = None       # the run lock's folder (pipelines/lake_lock.py); default <lake>/_locks if local
 
     @field_validator("landing", "lake")
     @classmethod
     def _as_uri(cls, value: str) -> str:
         return to_uri(value)
 
-    @field_validator("exports")
+    @field_validator("exports", "locks")
     @classmethod
-    def _local_folder(cls, value: str) -> str:
-        # Files for people, written with an atomic rename: a local (or mounted) folder, not an object store.
+    def _local_folder(cls, value: str | None) -> str | None:
+        # Files for people (renamed into place atomically) and the run lock (flock): a local or mounted folder.
+        if value is None:
+            return None
         if "://" in value and not value.startswith("file://"):
-            raise ValueError("must be a local or mounted folder (files are renamed into place atomically)")
+            raise ValueError("must be a local or mounted folder, not an object store or HDFS")
         return str(local_path(to_uri(value)))
 
 
@@ -205,6 +208,15 @@ class Settings(_Strict):
     def table(self, layer: str, name: str) -> str:
         """Location of a lake table: `<lake>/<layer>/<name>` is part of the interface."""
         return f"{self.paths.lake}/{layer}/{name}"
+
+    def lock_dir(self) -> Path | None:
+        """Where the run lock lives: `paths.locks`, else `<lake>/_locks` for a local lake, else nowhere."""
+        if self.paths.locks:
+            return Path(self.paths.locks)
+        try:
+            return local_path(self.paths.lake) / "_locks"
+        except ConfigError:
+            return None
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

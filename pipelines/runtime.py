@@ -8,6 +8,7 @@ Exit codes (documented in the README for schedulers):
     4  a critical data-quality expectation failed; nothing downstream was written
     5  the population has shifted (drift PSI at or above monitor.shift) and monitor.fail_on_shift is set
     6  no champion model in the registry: nothing was scored
+    7  another job holds the lake's run lock: this one did nothing (pipelines/lake_lock.py)
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ import time
 from collections.abc import Callable
 
 from pipelines.config import ConfigError, Settings, load_settings
+from pipelines.lake_lock import LakeBusy, lake_lock
+from pipelines.privacy import resolve_secret
 
 __all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_REJECTED", "EXIT_QUALITY_FAILED", "EXIT_DRIFT", "EXIT_NO_MODEL",
-           "job_parser", "settings_from_args", "run"]
+           "EXIT_BUSY", "job_parser", "settings_from_args", "run"]
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_REJECTED, EXIT_QUALITY_FAILED, EXIT_DRIFT, EXIT_NO_MODEL = range(7)
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_REJECTED, EXIT_QUALITY_FAILED, EXIT_DRIFT, EXIT_NO_MODEL, EXIT_BUSY = range(8)
 DEFAULT_CONF = "conf/local.yaml"
 
 log = logging.getLogger("zhixing")
@@ -61,18 +64,53 @@ def configure_logging() -> None:
 
 
 def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser,
-        argv: list[str] | None = None) -> int:
-    """Parse flags, call `main`, and map failures to exit codes."""
+        argv: list[str] | None = None, writes: str | None = None) -> int:
+    """Parse flags, call `main`, and map failures to exit codes.
+
+    A job that writes to the lake names itself in `writes`: it checks the pseudonymisation secret
+    first (contract section 5), runs holding the lake's run lock, and leaves a row in the run
+    audit (`monitor/runs`, pipelines/run_audit.py) however it ends.
+    """
     configure_logging()
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
-    started = time.monotonic()
+    started, started_at = time.monotonic(), dt.datetime.now()
     try:
-        code = main(args)
+        if writes:
+            settings = settings_from_args(args)
+            resolve_secret(settings)      # a production config without a real secret stops here, before any write
+            with lake_lock(settings.lock_dir(), writes, settings.run_date):
+                code = EXIT_FAILURE
+                try:
+                    code = main(args)
+                finally:
+                    _audit(settings, writes, argv, started_at, code)
+        else:
+            code = main(args)
     except ConfigError as exc:
         log.error("configuration error:\n%s", exc)
         return EXIT_USAGE
+    except LakeBusy as exc:
+        log.error("%s", exc)
+        return EXIT_BUSY
     except Exception:  # noqa: BLE001 - a job must report, not vanish
         log.exception("job failed after %.1fs", time.monotonic() - started)
         return EXIT_FAILURE
     log.info("job finished with exit code %d after %.1fs", code, time.monotonic() - started)
     return code
+
+
+def _audit(settings: Settings, job: str, argv: list[str], started_at: dt.datetime, code: int) -> None:
+    """The run's audit row, through the session the job built; a job that never built one has no row."""
+    from pyspark.sql import SparkSession
+
+    from pipelines.run_audit import record_run
+
+    spark = SparkSession.getActiveSession()
+    if spark is None:
+        log.warning("run audit: %s ended (exit %d) before starting Spark: no row in monitor/runs", job, code)
+        return
+    try:
+        record_run(spark, settings, job, argv, started_at, code)
+    except Exception:  # noqa: BLE001 - the audit must not change how the job ended
+        log.exception("run audit: could not record %s (exit %d)", job, code)

@@ -8,11 +8,14 @@ input's columns first (as mack does) and say exactly what is missing.
 from __future__ import annotations
 
 import logging
+import re
 import zlib
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+
+from pipelines import faults
 
 __all__ = [
     "FileEntry", "list_dir", "exists", "read_bytes", "read_head",
@@ -77,8 +80,9 @@ def read_head(spark: SparkSession, uri: str, limit: int = 65536) -> bytes:
     """The first bytes of a file's content, gunzipped when it ends in `.gz`."""
     data = read_bytes(spark, uri, limit)
     if uri.endswith(".gz"):
-        # A partial gzip stream decompresses fine up to where it was cut.
-        return zlib.decompressobj(wbits=31).decompress(data)
+        # A partial gzip stream decompresses fine up to where it was cut; the output is capped
+        # too, so a small, highly compressed file cannot blow up in memory.
+        return zlib.decompressobj(wbits=31).decompress(data, limit)
     return data
 
 
@@ -94,8 +98,13 @@ def _check_columns(df: DataFrame, required: list[str] | None, uri: str) -> None:
         raise SchemaMismatch(f"cannot write {uri}: missing column(s) {missing}; has {df.columns}")
 
 
+_COMMIT = re.compile(r"^\d{20}\.(json|checkpoint(\.\d+\.\d+)?\.parquet)$")
+
+
 def delta_exists(spark: SparkSession, uri: str) -> bool:
-    return exists(spark, f"{uri}/_delta_log")
+    """A Delta table is there once its first commit is: a job killed during a table's first
+    write leaves a `_delta_log` folder with no commit in it, which is no table at all."""
+    return any(_COMMIT.match(entry.name) for entry in list_dir(spark, f"{uri}/_delta_log"))
 
 
 def read_delta(spark: SparkSession, uri: str) -> DataFrame:
@@ -116,21 +125,27 @@ def replace_where(
     either the old state or the new, never both.
     """
     _check_columns(df, required_columns, uri)
-    writer = df.write.format("delta").mode("overwrite").option("replaceWhere", condition)
+    faults.reached(uri, "before")
+    writer = faults.during(uri, df).write.format("delta").mode("overwrite").option("replaceWhere", condition)
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     writer.save(uri)
+    faults.reached(uri, "after")
 
 
 def append(df: DataFrame, uri: str, required_columns: list[str] | None = None) -> None:
     _check_columns(df, required_columns, uri)
-    df.write.format("delta").mode("append").save(uri)
+    faults.reached(uri, "before")
+    faults.during(uri, df).write.format("delta").mode("append").save(uri)
+    faults.reached(uri, "after")
 
 
 def overwrite(df: DataFrame, uri: str, required_columns: list[str] | None = None) -> None:
     """Replace a whole table in one transaction (a full rebuild)."""
     _check_columns(df, required_columns, uri)
-    df.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(uri)
+    faults.reached(uri, "before")
+    faults.during(uri, df).write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(uri)
+    faults.reached(uri, "after")
 
 
 def replace_units(spark: SparkSession, uri: str, recomputed: DataFrame, affected: DataFrame,
@@ -146,6 +161,7 @@ def replace_units(spark: SparkSession, uri: str, recomputed: DataFrame, affected
     if not delta_exists(spark, uri):
         overwrite(recomputed, uri)
         return
+    faults.reached(uri, "before")
     target = DeltaTable.forPath(spark, uri)
     stale = (target.toDF().join(affected, unit, "left_semi")
              .join(recomputed.select(*key), key, "left_anti").select(*key))
@@ -153,22 +169,25 @@ def replace_units(spark: SparkSession, uri: str, recomputed: DataFrame, affected
               .unionByName(stale.withColumn("_op", F.lit("delete")), allowMissingColumns=True))
     columns = recomputed.columns
     (target.alias("t")
-     .merge(source.alias("s"), " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key))
+     .merge(faults.during(uri, source).alias("s"), " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key))
      .whenMatchedDelete(condition="s._op = 'delete'")
      .whenMatchedUpdate(condition="s._op = 'upsert'", set={c: f"s.`{c}`" for c in columns})
      .whenNotMatchedInsert(condition="s._op = 'upsert'", values={c: f"s.`{c}`" for c in columns})
      .execute())
+    faults.reached(uri, "after")
 
 
 def update_columns(spark: SparkSession, uri: str, updates: DataFrame, key: list[str], columns: list[str]) -> None:
     """Set `columns` of the rows matching `updates` on `key`, where a value differs, in one MERGE."""
     from delta.tables import DeltaTable
 
+    faults.reached(uri, "before")
     changed = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in columns)
     (DeltaTable.forPath(spark, uri).alias("t")
-     .merge(updates.alias("s"), " AND ".join(f"t.`{k}` = s.`{k}`" for k in key))
+     .merge(faults.during(uri, updates).alias("s"), " AND ".join(f"t.`{k}` = s.`{k}`" for k in key))
      .whenMatchedUpdate(condition=changed, set={c: f"s.`{c}`" for c in columns})
      .execute())
+    faults.reached(uri, "after")
 
 
 def compact(spark: SparkSession, uri: str, min_files: int = 16) -> tuple[int, int] | None:

@@ -17,14 +17,21 @@ def jsonl_text(records: list[dict | str]) -> str:
 
 
 def count_rows(content: bytes, name: str, encoding: str) -> int:
+    """Records in a data file, as its manifest counts them."""
     import csv
     import io
+    import re
+    import sys
     if name.endswith(".gz"):
         content = gzip.decompress(content)
     text = content.decode(encoding if encoding != "utf-8" else "utf-8-sig", errors="replace")
-    if ".jsonl" in name:
-        return sum(1 for line in text.splitlines() if line.strip())
-    return max(0, sum(1 for r in csv.reader(io.StringIO(text)) if r) - 1)
+    if ".jsonl" in name:       # JSON Lines ends a record at \n, \r\n or \r only (not at U+2028 and the like)
+        return sum(1 for line in re.split(r"\r\n|\r|\n", text) if line.strip())
+    limit = csv.field_size_limit(sys.maxsize)   # an agency may send a field of any length
+    try:
+        return max(0, sum(1 for r in csv.reader(io.StringIO(text)) if r) - 1)
+    finally:
+        csv.field_size_limit(limit)
 
 
 def write_batch(landing: Path, dataset: str, batch_dt: str, files: dict[str, str | bytes],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +32,23 @@ from pipelines.silver.resolve import resolve_entities
 pytestmark = pytest.mark.e2e
 FAULTS = list(csv.DictReader((SAMPLE / "truth" / "faults.csv").open(encoding="utf-8")))
 LAST_BATCH = dt.date(2026, 11, 6)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def captured_logs(tmp_path_factory):
+    """Everything the pipeline logs in this module, for the personal-data audit."""
+    import logging
+
+    folder = tmp_path_factory.mktemp("logs")
+    handler = logging.FileHandler(folder / "e2e.log", encoding="utf-8")
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(min(level, logging.INFO) or logging.INFO)
+    yield folder
+    root.removeHandler(handler)
+    root.setLevel(level)
+    handler.close()
 
 
 @pytest.fixture(scope="module")
@@ -275,20 +293,39 @@ def test_each_court_gets_its_own_cases_with_names_and_masked_ids(night, spark):
     assert "| **合计** | " in summary and "recent\\_30d" in summary   # Markdown-escaped
 
 
-def test_the_night_on_a_standalone_cluster_scores_as_the_local_run(night, tmp_path):
-    """`spark-submit --master spark://...` of jobs/nightly.py on the lake as it was before the night."""
+def test_a_killed_night_reruns_on_a_standalone_cluster_to_the_local_result(night, tmp_path):
+    """On the lake as it was before the night: `jobs/nightly.py` is killed (SIGKILL) while it writes its
+    scores, and a second night started meanwhile exits 7 at once; then `spark-submit --master spark://...`
+    runs the night again, and every table equals the uninterrupted local run's, by content.
+    (The whole crash matrix is `make test-chaos`, tests/test_crash_safety.py.)"""
     import subprocess
 
+    from crash import assert_killed, differences, finish, lake_content, run_job, start_job
+
+    from pipelines.config import local_path
     from pipelines.standalone import spark_submit_command, standalone_cluster
 
     settings, _, before = night
     exports = tmp_path / "exports"
     args = ["--conf", str(CONF), "--landing", str(SAMPLE / "landing"), "--lake", str(before / "lake"),
             "--exports", str(exports), "--run-date", LAST_BATCH.isoformat()]
+    registry = {"MLFLOW_TRACKING_URI": f"sqlite:///{before / 'mlflow.db'}"}
+
+    fault = "gold/case_scores:during"
+    first = start_job("nightly", args, fault=fault, extra_env=registry)
+    lock = before / "lake" / "_locks" / "lake.lock"
+    while first.poll() is None and not (lock.exists() and "nightly" in lock.read_text()):
+        time.sleep(0.2)
+    second = run_job("nightly", args, extra_env=registry, timeout=120)
+    assert second.returncode == 7, second.stderr[-3000:]
+    assert "the lake is busy: nightly for run date 2026-11-06" in second.stderr
+    assert_killed(finish(first, timeout=1400), fault)
+    assert not (exports / LAST_BATCH.isoformat()).exists()           # killed before the clerks' files
+
     with standalone_cluster(tmp_path / "cluster", timeout=120) as cluster:
         cmd = spark_submit_command(cluster.master_url, ROOT / "jobs" / "nightly.py", args, ROOT / "jars",
                                    ROOT / ".ivy", conf={"spark.ui.enabled": "false", "spark.driver.memory": "3g"})
-        env = {**cluster.env, "MLFLOW_TRACKING_URI": f"sqlite:///{before / 'mlflow.db'}"}
+        env = {**cluster.env, **registry}
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=1400)
         status = cluster.status()
         executors = list((cluster.workdir / "work").glob("app-*/*/stderr"))   # executor JVMs the worker started
@@ -307,6 +344,7 @@ def test_the_night_on_a_standalone_cluster_scores_as_the_local_run(night, tmp_pa
     assert len(local_files) >= 5
     for court_file in local_files:                       # the clerks get the same bytes either way
         assert (exports / LAST_BATCH.isoformat() / court_file.name).read_bytes() == court_file.read_bytes()
+    assert differences(lake_content(local_path(settings.paths.lake)), lake_content(before / "lake")) == []
 
 
 def test_the_analyst_notebooks_run_on_the_lake(night):
@@ -327,3 +365,28 @@ def test_the_analyst_notebooks_run_on_the_lake(night):
         code = [c for c in executed.cells if c.cell_type == "code"]
         assert all(c.execution_count for c in code), path.name
         assert sum(len(c.outputs) for c in code) >= 5, path.name
+
+
+def test_personal_data_appears_only_where_the_contract_allows(night, captured_logs):
+    """After the whole story (ingest, silver, gold, two trainings, a night, the clerks' files), no raw
+    ID, phone or name from the raw layer is in silver, gold, monitor, MLflow (store and artifacts), the
+    model reports, the Data Docs or the logs; the clerks' files hold names (allowed, contract section 5)
+    but no full ID or phone; the pseudonymisation secret is nowhere."""
+    import os
+
+    from pii_audit import Needles, scan_files, scan_mlflow, scan_tables
+
+    from pipelines.config import local_path
+    from pipelines.privacy import DEV_SECRET
+
+    settings, _, _ = night
+    root = local_path(settings.paths.lake)
+    needles = Needles.from_bronze(root / "bronze", DEV_SECRET)
+    assert min(len(needles.ids), len(needles.phones), len(needles.names)) > 1000
+    assert (captured_logs / "e2e.log").stat().st_size > 10_000
+    findings = [*(hit for layer in ("silver", "gold", "monitor") for hit in scan_tables(root / layer, needles)),
+                *scan_files(root, needles),          # MLflow artifacts, model reports, Data Docs, the run lock
+                *scan_mlflow(Path(os.environ["MLFLOW_TRACKING_URI"].removeprefix("sqlite:///")), needles),
+                *scan_files(captured_logs, needles),
+                *scan_files(Path(settings.paths.exports), needles, names=False)]
+    assert findings == [], "\n".join(findings[:50])

@@ -70,6 +70,8 @@ def _parse_manifest(raw: bytes, batch: Batch) -> dict[str, int]:
         manifest = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BatchRejected("manifest_invalid", f"{where}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise BatchRejected("manifest_invalid", f"{where}: nested too deeply to be a manifest") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
         raise BatchRejected("manifest_invalid", f"{where}: needs an object with a 'files' object")
     if manifest.get("dataset") not in (None, batch.dataset.name):

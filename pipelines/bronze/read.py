@@ -23,6 +23,7 @@ import csv
 import io
 import json
 import re
+import zlib
 from dataclasses import dataclass, field
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -59,7 +60,10 @@ def _decode_header(raw: bytes, encoding: str, uri: str) -> tuple[str, ...]:
     except UnicodeDecodeError as exc:
         raise BatchRejected("undecodable", f"{uri}: header is not valid {encoding} ({exc.reason} at byte {exc.start})") from None
     text = text.lstrip("\ufeff")
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise BatchRejected("header_invalid", f"{uri}: the header row does not parse as CSV ({exc})") from None
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise BatchRejected("header_missing", f"{uri}: no header row")
     return tuple(cell.strip() for cell in rows[0])
@@ -71,7 +75,11 @@ def inspect_csv_headers(spark: SparkSession, batch: Batch) -> CsvLayout:
     layout = CsvLayout()
     expected = set(dataset.column_names)
     for entry in batch.data_files:
-        header = _decode_header(storage.read_head(spark, entry.uri), dataset.encoding, entry.uri)
+        try:
+            head = storage.read_head(spark, entry.uri)
+        except zlib.error as exc:
+            raise BatchRejected("undecodable", f"{entry.uri}: not a readable gzip file ({exc})") from None
+        header = _decode_header(head, dataset.encoding, entry.uri)
         duplicated = sorted({name for name in header if header.count(name) > 1})
         if duplicated:
             raise BatchRejected("header_invalid", f"{entry.uri}: column(s) {duplicated} appear twice in the header")

@@ -56,20 +56,10 @@ def resolve_entities(spark: SparkSession, settings: Settings, pseudonymise: Call
     for table, (source, id_column) in LINKED_TABLES.items():
         uri = settings.table("silver", table)
         if storage.delta_exists(spark, uri):
-            _apply(spark, uri, links.where(F.col("source") == source), id_column)
+            # each record's person_key and confidence, where they changed
+            updates = (links.where(F.col("source") == source)
+                       .select(F.col("record_id").alias(id_column), "person_key", "match_confidence"))
+            storage.update_columns(spark, uri, updates, [id_column], ["person_key", "match_confidence"])
     counts = {r.status: r["count"] for r in links.groupBy("status").count().collect()}
     log.info("stage=entity_resolution records=%d statuses=%s seconds=%.1f",
              sum(counts.values()), counts, time.monotonic() - started)
-
-
-def _apply(spark: SparkSession, uri: str, links, id_column: str) -> None:
-    """Set each record's person_key and confidence where they changed."""
-    from delta.tables import DeltaTable
-
-    source = links.select(F.col("record_id").alias(id_column), "person_key", "match_confidence")
-    changed = "NOT (t.person_key <=> s.person_key) OR NOT (t.match_confidence <=> s.match_confidence)"
-    (DeltaTable.forPath(spark, uri).alias("t")
-     .merge(source.alias("s"), f"t.{id_column} = s.{id_column}")
-     .whenMatchedUpdate(condition=changed, set={"person_key": "s.person_key",
-                                                "match_confidence": "s.match_confidence"})
-     .execute())
