@@ -7,8 +7,8 @@ inside its Spark job before the commit, or right after the commit; `pipelines/fa
 once more. Every table must then hold exactly what the uninterrupted run left, compared by content
 (`tests/crash.py`), and every table must be readable right after the kill.
 
-`make test` runs one such kill too, in `tests/test_sample_e2e.py`: a night killed while writing its
-scores, re-run on a standalone cluster.
+`make test` runs one such kill too, in `tests/test_sample_e2e.py`: a night killed while entity
+resolution rewrites its links, re-run on a standalone cluster.
 """
 
 from __future__ import annotations

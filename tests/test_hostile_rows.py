@@ -66,7 +66,7 @@ def _csv_bytes(rows: list[list[str]], encoding: str) -> bytes:
     return buffer.getvalue().encode(encoding, errors="replace")
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(persons=person_rows(), txns=txn_lines(), persons_encoding=st.sampled_from(["gbk", "utf-8"]),
        cut=st.one_of(st.none(), st.floats(0.05, 0.95)), gzip_txns=st.booleans())

@@ -294,9 +294,10 @@ def test_each_court_gets_its_own_cases_with_names_and_masked_ids(night, spark):
 
 
 def test_a_killed_night_reruns_on_a_standalone_cluster_to_the_local_result(night, tmp_path):
-    """On the lake as it was before the night: `jobs/nightly.py` is killed (SIGKILL) while it writes its
-    scores, and a second night started meanwhile exits 7 at once; then `spark-submit --master spark://...`
-    runs the night again, and every table equals the uninterrupted local run's, by content.
+    """On the lake as it was before the night: `jobs/nightly.py` is killed (SIGKILL) while entity
+    resolution rewrites its links, and a second night started meanwhile exits 7 at once; then
+    `spark-submit --master spark://...` runs the night again, and every table equals the uninterrupted
+    local run's, by content.
     (The whole crash matrix is `make test-chaos`, tests/test_crash_safety.py.)"""
     import subprocess
 
@@ -311,7 +312,7 @@ def test_a_killed_night_reruns_on_a_standalone_cluster_to_the_local_result(night
             "--exports", str(exports), "--run-date", LAST_BATCH.isoformat()]
     registry = {"MLFLOW_TRACKING_URI": f"sqlite:///{before / 'mlflow.db'}"}
 
-    fault = "gold/case_scores:during"
+    fault = "silver/entity_links:during"
     first = start_job("nightly", args, fault=fault, extra_env=registry)
     lock = before / "lake" / "_locks" / "lake.lock"
     while first.poll() is None and not (lock.exists() and "nightly" in lock.read_text()):
