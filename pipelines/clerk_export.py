@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from pipelines import storage
@@ -26,7 +26,8 @@ from pipelines.config import Settings
 from pipelines.exports import nightly_summary, write_court_exports, write_text_atomic
 from pipelines.silver.conform import latest_delivery
 
-__all__ = ["ExportReport", "masked_id", "respondents_of", "export_rows", "export_night", "night_folder"]
+__all__ = ["ExportReport", "masked_id", "respondents_of", "respondent_identities", "export_rows", "export_night",
+           "night_folder"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,24 @@ def respondents_of(cases: DataFrame, parties: DataFrame) -> DataFrame:
         F.col("name").alias("name"), masked_id(F.col("_id")).alias("masked"))))
     return latest.groupBy("case_no").agg(ordered.alias("_r")).select(
         "case_no", F.col("_r.name").alias("respondent_names"), F.col("_r.masked").alias("masked_ids"))
+
+
+def respondent_identities(spark: SparkSession, settings: Settings, cases: DataFrame) -> DataFrame:
+    """(case_no, person_key, respondent_no, name, masked_id) of the cases' respondents.
+
+    Silver's party row gives the key (and gold's respondent order); its lineage leads to the
+    bronze row that holds the name and the ID, which is masked here, in Spark.
+    """
+    silver = storage.read_delta(spark, settings.table("silver", "court_parties")) \
+        .where((F.col("role") == "respondent") & F.col("party_key").isNotNull()) \
+        .join(cases.select("case_no").distinct(), "case_no")
+    bronze = storage.read_delta(spark, settings.table("bronze", "court_parties")).select(
+        F.col("batch_dt").alias("source_batch_dt"), "source_file", "source_row", "name",
+        masked_id(F.col("id_number")).alias("masked_id"))
+    order = Window.partitionBy("case_no").orderBy("source_batch_dt", "source_file", "source_row", "party_key")
+    return silver.join(bronze, ["source_batch_dt", "source_file", "source_row"], "left").select(
+        "case_no", F.col("party_key").alias("person_key"), F.row_number().over(order).alias("respondent_no"),
+        "name", "masked_id")
 
 
 def night_folder(settings: Settings, run_date: dt.date) -> Path:

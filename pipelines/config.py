@@ -190,6 +190,35 @@ class MonitorSettings(_Strict):
         return self
 
 
+class RecoveryRates(_Strict):
+    """What share of a lead the asset watch counts as recoverable now."""
+
+    transfer_in: float = Field(0.5, ge=0, le=1)    # money booked after the account's latest balance
+    real_estate: float = Field(0.7, ge=0, le=1)    # auctions sell below the declared value
+    vehicle: float = Field(0.5, ge=0, le=1)
+    equity: float = Field(0.5, ge=0, le=1)
+    spouse_share: float = Field(0.5, ge=0, le=1)   # the debtor's half of joint property acquired in the marriage
+
+
+class WatchSettings(_Strict):
+    """The terminated-case asset watch (features/watch.py, pipelines/watch.py)."""
+
+    cadence: Literal["monthly", "nightly", "off"] = "monthly"   # monthly: the first night of a month without a watch
+    lookback_days: int = Field(365, ge=1)          # transfers and spending older than this before T are not leads
+    min_deposit_increase: float = Field(10_000, ge=0)
+    large_transfer: float = Field(50_000, ge=5_000)   # the banks report 5,000 CNY and up
+    min_spending: float = Field(10_000, ge=0)      # luxury + travel since the closure
+    recovery: RecoveryRates = RecoveryRates()
+
+
+class WhereaboutsSettings(_Strict):
+    """Contact leads for serving documents (pipelines/whereabouts.py): phones leave bronze only here."""
+
+    enabled: bool = False            # contract section 5: written only when the configuration turns it on
+    phones: int = Field(3, ge=1, le=10)     # most recent numbers per respondent
+    region_days: int = Field(90, ge=1)      # the shipping-region window before T
+
+
 class Settings(_Strict):
     """Everything a job needs to know, after flags have overridden the files."""
 
@@ -203,6 +232,8 @@ class Settings(_Strict):
     scoring: ScoringSettings = ScoringSettings()
     export: ExportSettings = ExportSettings()
     monitor: MonitorSettings = MonitorSettings()
+    watch: WatchSettings = WatchSettings()
+    whereabouts: WhereaboutsSettings = WhereaboutsSettings()
     run_date: dt.date | None = None
 
     def table(self, layer: str, name: str) -> str:

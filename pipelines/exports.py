@@ -26,21 +26,22 @@ import secrets
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from models.metrics import BANDS
 
 __all__ = [
-    "EXPORT_COLUMNS", "INPUT_COLUMNS", "BANDS", "SHEET_NAME",
-    "clerk_table", "to_csv_bytes", "to_xlsx_bytes", "safe_file_stem",
-    "write_text_atomic", "write_court_exports", "nightly_summary",
+    "EXPORT_COLUMNS", "INPUT_COLUMNS", "BANDS", "SHEET_NAME", "Sheet", "CLERK_SHEET",
+    "clerk_table", "neutralised", "to_csv_bytes", "to_xlsx_bytes", "safe_file_stem",
+    "write_text_atomic", "write_court_exports", "write_court_files", "nightly_summary",
 ]
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ def clerk_table(rows: pd.DataFrame) -> pd.DataFrame:
     table = table.loc[ranked].reset_index(drop=True)
     for column in EXPORT_COLUMNS:
         if column not in _NUMBER_FORMATS:
-            table[column] = table[column].map(_neutralised)
+            table[column] = table[column].map(neutralised)
     return table
 
 
@@ -115,7 +116,7 @@ def _probabilities(rows: pd.DataFrame) -> pd.Series:
     return probability
 
 
-def _neutralised(text: str) -> str:
+def neutralised(text: str) -> str:
     """The text as a spreadsheet must show it: never a formula. Idempotent."""
     text = _UNWRITABLE.sub("", text)
     return "'" + text if text.startswith(_FORMULA_TRIGGERS) else text
@@ -168,48 +169,78 @@ def _percent_text(probability: float) -> str:
 
 # --- file contents ----------------------------------------------------------------------------
 
-def to_csv_bytes(table: pd.DataFrame) -> bytes:
-    """A clerk table as RFC 4180 CSV in UTF-8 with a BOM (without it Excel garbles Chinese)."""
+@dataclass(frozen=True)
+class Sheet:
+    """One kind of court file: its columns, the Excel number format of the numeric ones, its sheet name.
+
+    Every other column is text: formula-neutralised in both files and typed as a string in XLSX.
+    `wrap` columns hold several lines (a lead per line) and wrap in Excel.
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    number_formats: dict[str, str] = field(default_factory=dict)
+    wrap: tuple[str, ...] = ()
+    file_suffix: str = ""        # "<court stem><suffix>.csv"
+
+
+CLERK_SHEET = Sheet(SHEET_NAME, tuple(EXPORT_COLUMNS), _NUMBER_FORMATS)
+
+
+def _number_text(value, number_format: str, grouped: bool = False) -> str:
+    """A number as the CSV (or Excel, `grouped`) shows it under its format."""
+    if _is_missing(value):
+        return ""
+    if number_format.endswith("%"):
+        return _percent_text(value)
+    if number_format.endswith(".00"):
+        return f"{float(value):,.2f}" if grouped else f"{float(value):.2f}"
+    return f"{int(value)}"
+
+
+def to_csv_bytes(table: pd.DataFrame, sheet: Sheet = CLERK_SHEET) -> bytes:
+    """A court table as RFC 4180 CSV in UTF-8 with a BOM (without it Excel garbles Chinese)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
-    for record in table[EXPORT_COLUMNS].itertuples(index=False, name=None):
-        cells = dict(zip(EXPORT_COLUMNS, record))
-        amount = cells["执行标的"]
+    writer.writerow(sheet.columns)
+    for record in table[list(sheet.columns)].itertuples(index=False, name=None):
         writer.writerow([
-            ("" if _is_missing(amount) else f"{amount:.2f}") if column == "执行标的"
-            else _percent_text(value) if column == "风险概率"
-            else _neutralised(_text(value))
-            for column, value in cells.items()
+            _number_text(value, sheet.number_formats[column]) if column in sheet.number_formats
+            else neutralised(_text(value))
+            for column, value in zip(sheet.columns, record)
         ])
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def to_xlsx_bytes(table: pd.DataFrame) -> bytes:
-    """A clerk table as one XLSX sheet: bold frozen header, filter, number formats, text as strings."""
+def to_xlsx_bytes(table: pd.DataFrame, sheet: Sheet = CLERK_SHEET) -> bytes:
+    """A court table as one XLSX sheet: bold frozen header, filter, number formats, text as strings."""
     workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = SHEET_NAME
+    worksheet = workbook.active
+    worksheet.title = sheet.name
     workbook.properties.creator = "zhixing"
-    widths = {column: _display_width(column) + 3 for column in EXPORT_COLUMNS}  # +3: the filter button
-    for column_index, column in enumerate(EXPORT_COLUMNS, start=1):
-        sheet.cell(row=1, column=column_index, value=column).font = Font(bold=True)
-    for row_index, record in enumerate(table[EXPORT_COLUMNS].itertuples(index=False, name=None), start=2):
-        for column_index, (column, value) in enumerate(zip(EXPORT_COLUMNS, record), start=1):
-            cell = sheet.cell(row=row_index, column=column_index)
-            if column in _NUMBER_FORMATS:
+    columns = list(sheet.columns)
+    widths = {column: _display_width(column) + 3 for column in columns}  # +3: the filter button
+    for column_index, column in enumerate(columns, start=1):
+        worksheet.cell(row=1, column=column_index, value=column).font = Font(bold=True)
+    wrapped = Alignment(wrap_text=True, vertical="top")
+    for row_index, record in enumerate(table[columns].itertuples(index=False, name=None), start=2):
+        for column_index, (column, value) in enumerate(zip(columns, record), start=1):
+            cell = worksheet.cell(row=row_index, column=column_index)
+            if column in sheet.number_formats:
                 cell.value = None if _is_missing(value) else float(value)
-                cell.number_format = _NUMBER_FORMATS[column]
-                shown = "" if cell.value is None else (
-                    f"{cell.value:,.2f}" if column == "执行标的" else _percent_text(cell.value))
+                cell.number_format = sheet.number_formats[column]
+                shown = _number_text(cell.value, sheet.number_formats[column], grouped=True)
             else:
-                cell.value = shown = _neutralised(_text(value))
+                cell.value = shown = neutralised(_text(value))
                 cell.data_type = "s"  # never "f", whatever the text looks like
+            if column in sheet.wrap:
+                cell.alignment = wrapped
+                shown = max(shown.split("\n"), key=_display_width, default="")
             widths[column] = max(widths[column], _display_width(shown) + 2)
-    for column_index, column in enumerate(EXPORT_COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(column_index)].width = min(widths[column], 60)
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(EXPORT_COLUMNS))}{len(table) + 1}"
+    for column_index, column in enumerate(columns, start=1):
+        worksheet.column_dimensions[get_column_letter(column_index)].width = min(widths[column], 60)
+    worksheet.freeze_panes = "A2"
+    worksheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(table) + 1}"
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -281,25 +312,30 @@ def write_court_exports(rows: pd.DataFrame, folder: Path, courts: Iterable[str])
     """Write `<stem>.csv` and `<stem>.xlsx` per court and remove the night's other exports.
 
     Courts are `courts` together with those in `rows`; a court without cases tonight gets
-    header-only files. Every file is rendered before any is written, so a bad value fails the
-    run without touching last night's files; stale `*.csv`/`*.xlsx` go only after all writes
-    succeeded. Returns {court code: {"csv": path, "xlsx": path}}.
+    header-only files. Returns {court code: {"csv": path, "xlsx": path}}.
     """
-    started = time.perf_counter()
     if isinstance(courts, (str, bytes)):
         raise TypeError("courts must be an iterable of court codes, not a single string")
     rows = _checked(rows)
     codes = _court_codes(rows)
-    stems = {court: safe_file_stem(court) for court in sorted({*courts, *codes})}
+    tables = {court: clerk_table(rows[(codes == court).to_numpy()]) for court in sorted({*courts, *codes})}
+    return write_court_files(tables, folder, CLERK_SHEET)
+
+
+def write_court_files(tables: Mapping[str, pd.DataFrame], folder: Path, sheet: Sheet) -> dict[str, dict[str, Path]]:
+    """Write one CSV and one XLSX per court (`<stem><suffix>.csv|.xlsx`) and remove the folder's other exports.
+
+    Every file is rendered before any is written, so a bad value fails the run without touching
+    last night's files; stale `*.csv`/`*.xlsx` go only after all writes succeeded.
+    """
+    started = time.perf_counter()
+    stems = {court: safe_file_stem(court) + sheet.file_suffix for court in sorted(tables)}
     folded = Counter(stem.casefold() for stem in stems.values())
     clashes = sorted(court for court, stem in stems.items() if folded[stem.casefold()] > 1)
     if clashes:  # needs a SHA-256 prefix collision; refuse rather than let one court overwrite another
         raise ValueError(f"court codes share a file name: {clashes!r}")
-
-    rendered: dict[str, dict[str, bytes]] = {}
-    for court in stems:
-        table = clerk_table(rows[(codes == court).to_numpy()])
-        rendered[court] = {"csv": to_csv_bytes(table), "xlsx": to_xlsx_bytes(table)}
+    rendered = {court: {"csv": to_csv_bytes(tables[court], sheet), "xlsx": to_xlsx_bytes(tables[court], sheet)}
+                for court in stems}
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -310,8 +346,9 @@ def write_court_exports(rows: pd.DataFrame, folder: Path, courts: Iterable[str])
                           for kind, data in contents.items()}
     kept = {path.name.casefold() for paths in written.values() for path in paths.values()}
     removed = _remove_stale_exports(root, kept)
-    log.info("court exports: %d rows in, %d courts, %d files written, %d stale removed, %.2fs",
-             len(rows), len(written), 2 * len(written), len(removed), time.perf_counter() - started)
+    log.info("%s files: %d rows, %d courts, %d files written, %d stale removed, %.2fs", sheet.name,
+             sum(len(t) for t in tables.values()), len(written), 2 * len(written), len(removed),
+             time.perf_counter() - started)
     return written
 
 

@@ -36,10 +36,10 @@ SCHEMAS = {
                     "counterparty_key string, channel string",
     "loans": "loan_id string, borrower_key string, principal decimal(18,2), issued_on date, maturity_on date, "
              "as_of date, outstanding decimal(18,2), overdue_days int, status string",
-    "assets": "asset_id string, owner_key string, asset_type string, acquired_on date, disposed_on date, "
-              "disposed_to_key string, declared_value decimal(18,2)",
+    "assets": "asset_id string, owner_key string, asset_type string, region string, acquired_on date, "
+              "disposed_on date, disposed_to_key string, declared_value decimal(18,2)",
     "orders": "order_id string, person_key string, match_confidence double, ordered_at timestamp, "
-              "amount decimal(18,2), category string",
+              "amount decimal(18,2), category string, ship_region string",
     "social_accounts": "account_id string, person_key string, match_confidence double, registered_at timestamp",
     "links": "src_account string, dst_account string, relation string, since date, until date",
     "cases": "case_no string, court_code string, filed_on date, cause string, claim_amount decimal(18,2), "
