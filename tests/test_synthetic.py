@@ -409,6 +409,105 @@ def test_default_mode_reproduces_committed_sample(tmp_path):
         assert [str(k) for k in made if made[k].read_bytes() != kept[k].read_bytes()] == []
 
 
+# ---------------------------------------------------------------- asset reappearance
+
+REAPPEAR_PERSONS, REAPPEAR_SEED = 3000, 7
+
+
+@pytest.fixture(scope="module")
+def reappeared(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("reappear")
+    generate(out, REAPPEAR_PERSONS, REAPPEAR_SEED, messy=True, faults=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def reappeared_records(reappeared) -> dict:
+    return _landing_records(reappeared)
+
+
+def test_reappearance_events_exist_in_the_nightly_window(reappeared):
+    events = _truth(reappeared, "asset_reappearance.csv")
+    assert len({e["case_no"] for e in events}) >= 3
+    assert {e["kind"] for e in events} == {"asset", "transfer_in"}
+    for e in events:
+        day, delivered = _day(e["event_date"]), _day(e["delivered_dt"])
+        assert _day(BATCH_DTS[1]) <= day <= delivered <= min(day + dt.timedelta(days=1), _day(BATCH_DTS[-1])), e
+        assert float(e["amount"]) >= 50_000 and float(e["unpaid_amount"]) > 0, e
+
+
+def test_reappearance_belongs_to_a_terminated_no_assets_respondent(reappeared, reappeared_records):
+    def clean(name):
+        return [rec for d in BATCH_DTS for _, _, _, rec in reappeared_records[(name, d)]
+                if rec and not _reasons(DATASETS[name], rec, d)]
+
+    closures = {c["case_no"]: c for c in clean("court/closures")}
+    claims = {c["case_no"]: float(c["claim_amount"]) for c in clean("court/cases")}
+    respondents = {(p["case_no"], p["id_number"].upper()) for p in clean("court/parties") if p["role"] == "respondent"}
+    for e in _truth(reappeared, "asset_reappearance.csv"):
+        closure = closures[e["case_no"]]
+        assert closure["closure"] == "terminated_no_assets" and closure["closed_on"] == e["closed_on"], e
+        assert _day(e["closed_on"]) <= _day(BATCH_DTS[1]) - dt.timedelta(days=30), e
+        unpaid = claims[e["case_no"]] - float(closure["amount_recovered"])
+        assert unpaid > 0 and abs(unpaid - float(e["unpaid_amount"])) < 0.01, e
+        assert (e["case_no"], e["respondent_id"].upper()) in respondents, e
+
+
+def test_reappearance_records_are_in_their_nightly_batch(reappeared, reappeared_records):
+    """Each truth row is one clean landing record, delivered in a nightly batch that is not rejected whole."""
+    faults = _truth(reappeared, "faults.csv")
+    rejected = {(f["dataset"], f["dt"]) for f in faults if f["kind"] == "manifest_mismatch"}
+    found = defaultdict(list)
+    for (name, d), rows in reappeared_records.items():
+        if name not in ("finance/assets", "finance/transactions", "finance/accounts"):
+            continue
+        flagged = _flag_batch(DATASETS[name], rows, d)
+        key = "asset_id" if name == "finance/assets" else "txn_id" if name == "finance/transactions" else "account_id"
+        for file, row, _, rec in rows:
+            if rec and (file, row) not in flagged:
+                found[(name, rec[key])].append((d, rec))
+    for e in _truth(reappeared, "asset_reappearance.csv"):
+        name = "finance/assets" if e["kind"] == "asset" else "finance/transactions"
+        hits = found[(name, e["record_id"])]
+        assert [d for d, _ in hits] == [e["delivered_dt"]], e
+        assert e["delivered_dt"] != BACKFILL and (name, e["delivered_dt"]) not in rejected, e
+        rec = hits[0][1]
+        if e["kind"] == "asset":
+            assert rec["owner_id"].upper() == e["respondent_id"].upper(), e
+            assert rec["asset_type"] in ("vehicle", "real_estate") and rec["disposed_on"] is None, e
+            assert rec["acquired_on"] == e["event_date"] and float(rec["declared_value"]) == float(e["amount"]), e
+        else:
+            assert rec["direction"] == "in" and float(rec["amount"]) == float(e["amount"]) >= 50_000, e
+            assert _day(rec["booked_at"]) == _day(e["event_date"]), e
+            accounts = [a for _, a in found[("finance/accounts", rec["account_id"])]]
+            assert accounts and all(a["owner_id"].upper() == e["respondent_id"].upper() for a in accounts), e
+            assert all(_day(a["opened_on"]) < _day(e["event_date"]) and (
+                a["closed_on"] is None or _day(a["closed_on"]) > _day(e["event_date"])) for a in accounts), e
+
+
+def test_committed_sample_has_reappearance_outside_the_rejected_batch():
+    """The sample's transfers on the day of the rejected transactions batch arrive the next night instead."""
+    committed = Path(__file__).resolve().parents[1] / "data" / "sample"
+    if not (committed / "truth" / "asset_reappearance.csv").exists():
+        pytest.skip("no committed sample")
+    events = _truth(committed, "asset_reappearance.csv")
+    rejected = {(f["dataset"], f["dt"]) for f in _truth(committed, "faults.csv") if f["kind"] == "manifest_mismatch"}
+    assert 20 <= len({e["case_no"] for e in events}) <= 40
+    dataset = {"asset": "finance/assets", "transfer_in": "finance/transactions"}
+    assert all((dataset[e["kind"]], e["delivered_dt"]) not in rejected for e in events)
+    assert any((dataset[e["kind"]], e["event_date"]) in rejected for e in events)
+
+
+def test_reappearance_is_deterministic(reappeared, tmp_path):
+    generate(tmp_path, REAPPEAR_PERSONS, REAPPEAR_SEED, messy=True, faults=True)
+    for rel in ("truth/asset_reappearance.csv", "truth/faults.csv"):
+        assert (tmp_path / rel).read_bytes() == (reappeared / rel).read_bytes(), rel
+    for name in ("finance/assets", "finance/transactions"):
+        for d in BATCH_DTS[1:]:
+            for part in (reappeared / "landing" / name / f"dt={d}").glob("part-*"):
+                assert part.read_bytes() == (tmp_path / "landing" / name / f"dt={d}" / part.name).read_bytes()
+
+
 # ---------------------------------------------------------------- leakage traps
 
 TRAP_PERSONS, TRAP_SEED = 2000, 11

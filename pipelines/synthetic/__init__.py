@@ -10,6 +10,10 @@ With `leakage_traps=True` every record is delivered in the batch of its event
 day, and most cases filed in the nightly batches get records dated on and
 after their filing day (`traps.py`, listed in `truth/leakage_traps.csv`): the
 data set for showing that gold features ignore what happened after filing.
+
+Always, some debtors of cases closed as "terminated, no assets" come into
+money again inside the nightly window (`reappear.py`, listed in
+`truth/asset_reappearance.csv`): the data set for the asset watch.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from . import assets, court, ecommerce, finance, loans, marriage, population, so
 from . import persons as registry
 from .clock import Calendar
 from .delivery import FaultPlan, deliver_dataset
+from .reappear import Reappearance
 from .schema import DATASETS
 from .traps import LeakageTraps
 
@@ -118,14 +123,19 @@ def generate(out_dir: str | Path, persons: int, seed: int, *, backfill_dt: str =
     deliver("court/dishonest", court.dishonest_table(cases, pop, cal))
     acc = finance.draw_accounts(rngs["acc"], pop, cases, cal)
     acc = traps.accounts(acc) if traps else acc
+    # Its own stream, seeded from the seed alone: every other draw stays as it was.
+    rejected = {plan.manifest_mismatch[0]: cal.daily_dts[plan.manifest_mismatch[1]]} if plan.manifest_mismatch else {}
+    reappear = Reappearance(seed, pop, ver, cases, acc, cal, on_time=leakage_traps, rejected=rejected)
+    clock_.lap("asset reappearance: cases", reappear.n_cases)
     deliver("finance/accounts", finance.accounts_table(rngs["acc"], acc, pop, cal))
     deliver("finance/balances", finance.balances_table(rngs["bal"], acc, pop, cases, cal))
     txns = transactions.transactions_table(rngs["txn"], acc, pop, cases, cal, volumes.transactions_per_account_year)
-    deliver("finance/transactions", traps.transactions(txns) if traps else txns)
+    deliver("finance/transactions", reappear.transactions(traps.transactions(txns) if traps else txns, acc))
     deliver("finance/loans", loans.loans_table(rngs["loan"], loans.draw_loans(rngs["loan"], pop, cases, cal,
                                                                              volumes.loans_per_person), pop, cal))
     held = assets.draw_assets(rngs["assets"], pop, ver, cases, cal)
-    deliver("finance/assets", assets.assets_table(rngs["assets"], traps.assets(held) if traps else held, pop, cal))
+    held = traps.assets(held) if traps else held
+    deliver("finance/assets", reappear.assets(assets.assets_table(rngs["assets"], held, pop, cal), held.owner.size))
     orders, order_owner = ecommerce.orders_table(rngs["shop"], pop, ver, cases, cal, volumes.orders_per_person_year,
                                                  volumes.outsider_share)
     if traps:
@@ -149,10 +159,11 @@ def generate(out_dir: str | Path, persons: int, seed: int, *, backfill_dt: str =
 
     trap_rows = traps.rows() if traps else None
     labels = truth.write_truth(out / "truth", pop, cases, cal, (order_ids, order_owner), (account_ids, account_owner),
-                               fault_rows, trap_rows)
+                               fault_rows, trap_rows, reappear.rows())
     clock_.lap("truth", cases.n)
     extra = {"leakage_traps": len(trap_rows["case_no"])} if trap_rows else {}
-    return {"persons": pop.n, "cases": cases.n, "faults": len(fault_rows), "rows": counts, **labels, **extra}
+    return {"persons": pop.n, "cases": cases.n, "faults": len(fault_rows), "rows": counts, **labels, **extra,
+            "reappearance_cases": reappear.n_cases, "reappearance_events": reappear.n_events}
 
 
 class _Stopwatch:

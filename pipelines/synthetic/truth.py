@@ -24,8 +24,10 @@ FAULT_COLUMNS = ("dataset", "dt", "file", "row", "kind", "reason", "column", "de
 
 def write_truth(folder: Path, pop: Population, cases: Cases, cal: Calendar, order_owner: tuple[pa.Array, pa.Array],
                 account_owner: tuple[pa.Array, pa.Array], fault_rows: list[dict],
-                leakage_traps: dict[str, list] | None = None) -> dict[str, int]:
-    """Write truth/; `leakage_traps` (columns of leakage_traps.csv) only in that mode."""
+                leakage_traps: dict[str, list] | None = None,
+                reappearance: dict[str, pa.Array] | None = None) -> dict[str, int]:
+    """Write truth/; `leakage_traps` (columns of leakage_traps.csv) only in that mode;
+    `reappearance` (columns of asset_reappearance.csv, see `reappear.py`)."""
     folder.mkdir(parents=True, exist_ok=True)
     lat, out, p = pop.latent, cases.out, cases.primary
     label = outcome.label_at(cases.filed_on, out.closure, out.closed_on, cal.last_dt)
@@ -58,6 +60,8 @@ def write_truth(folder: Path, pop: Population, cases: Cases, cal: Calendar, orde
     write_plain_csv(folder / "order_owner.csv", {"order_id": order_owner[0], "owner_id": order_owner[1]})
     write_plain_csv(folder / "social_account_owner.csv", {"account_id": account_owner[0], "owner_id": account_owner[1]})
     write_plain_csv(folder / "faults.csv", {c: [str(f[c]) for f in fault_rows] for c in FAULT_COLUMNS})
+    if reappearance is not None:
+        write_plain_csv(folder / "asset_reappearance.csv", reappearance)
     readme = README.format(last_dt=clock.iso(cal.last_dt))
     if leakage_traps is not None:
         write_plain_csv(folder / "leakage_traps.csv", leakage_traps)
@@ -99,6 +103,21 @@ these files; tests and model evaluations do. All files are UTF-8 CSV.
   (leave it for a later run), `extra_column` (load it, report the column).
   `exact_duplicate` rows are loaded once; both `key_conflict` rows are
   quarantined.
+- `asset_reappearance.csv`: debtors who come into money again. A share of the
+  primary respondents of cases closed `terminated_no_assets` at least 30 days
+  before the first nightly batch, with part of the claim unpaid, register a
+  vehicle or real estate (`finance/assets`), receive a transfer of at least
+  50,000 CNY on their everyday account (`finance/transactions`, direction
+  `in`), or both, on a day inside the nightly batches. Each record arrives in
+  the batch of its event day or the next one, never in the back-fill and
+  never in a batch rejected whole; nothing else in the landing zone marks it.
+  One row per event:
+  - `case_no`, `respondent_id`, `closed_on`: the case (the respondent's latest
+    such closure) and its primary respondent;
+  - `kind`: `asset` or `transfer_in`; `event_date`: `acquired_on` or the day
+    of `booked_at`; `amount`: declared value or amount, in CNY;
+  - `record_id`: the `asset_id` or `txn_id`; `delivered_dt`: its batch;
+  - `unpaid_amount`: claim minus amount recovered, in CNY.
 """
 
 # Appended only in leakage-traps mode, so the default truth/README.md stays as committed.
