@@ -5,7 +5,8 @@ The first night takes the back-fill: ingest, quality gates, silver
 trained, registered in MLflow and promoted to champion, then every case scored
 and each court's clerk files written. Every later night takes that night's
 batches through the same stages and scores only the newly filed cases; the
-last night also retrains, so the registry shows a champion and a challenger.
+last night also retrains, so the registry shows a champion and a challenger, and runs the
+monthly asset watch, so its files show the debtors whose assets reappeared in the nightly batches.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def main(args) -> int:
                 " (with a retraining: the new model is challenger, or champion if it beats the old one)"
                 if last_night else "")
         print(f"\n======== night {night}{note}")
-        report = run_night(spark, settings.model_copy(update={"run_date": night}), retrain=first or last_night)
+        report = run_night(spark, settings.model_copy(update={"run_date": night}), retrain=first or last_night,
+                           watch=True if last_night else None)
         print(report.to_text())
         if report.exit_code not in (EXIT_OK, EXIT_REJECTED):
             print(f"\nthe night of {night} stopped with exit code {report.exit_code}; the demo stops here")
@@ -53,6 +55,10 @@ def main(args) -> int:
     print("\n== Where things are")
     print(f"Clerk exports:   {settings.paths.exports}/<run_date>/<court>.csv|.xlsx (summary.md beside them)")
     print(f"Last summary:    {settings.paths.exports}/{nights[-1]}/summary.md")
+    print(f"Asset watch:     {settings.paths.exports}/{nights[-1]}/终本案件财产线索/<court>_终本案件财产线索.csv|.xlsx")
+    if settings.whereabouts.enabled:
+        print(f"Whereabouts:     {settings.paths.exports}/{nights[-1]}/送达地址线索/<court>_送达地址线索.csv|.xlsx "
+              "(holds phone numbers: whereabouts.enabled)")
     print(f"Tables:          {lake}/<layer>/<name> (bronze, silver, gold, monitor)")
     print(f"Model reports:   {lake}/_models/run-<date>/model_card.md")
     print(f"Data Docs:       {quality_dir(settings.paths.lake) / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}")

@@ -1,5 +1,8 @@
-"""One night, end to end: ingest -> gates -> conform -> gates -> features -> gate -> [train] -> score
--> monitor -> export.
+"""One night, end to end: ingest -> gates -> conform -> gates -> features -> gate -> [watch] -> [train]
+-> score -> monitor -> export -> [whereabouts].
+
+The asset watch runs on the nights `watch.cadence` says (monthly by default);
+the whereabouts export only when `whereabouts.enabled` is on.
 
 Every stage is idempotent, so a failed night is re-run as it is: ingest skips
 batches it already holds, conform and gold take only what they have not seen,
@@ -35,6 +38,8 @@ from pipelines.runtime import EXIT_DRIFT, EXIT_NO_MODEL, EXIT_OK, EXIT_QUALITY_F
 from pipelines.silver.build import conform
 from pipelines.silver.quality import silver_suites
 from pipelines.silver.resolve import resolve_entities
+from pipelines.watch import WatchReport, run_watch, watch_due
+from pipelines.whereabouts import WhereaboutsReport, export_whereabouts
 
 __all__ = ["NightReport", "StageResult", "run_night"]
 
@@ -57,6 +62,8 @@ class NightReport:
     messages: list[str] = field(default_factory=list)
     export: ExportReport | None = None
     drift: DriftReport | None = None
+    watch: WatchReport | None = None
+    whereabouts: WhereaboutsReport | None = None
 
     def to_text(self) -> str:
         lines = [f"night {self.run_date}: exit code {self.exit_code}", f"{'stage':<16}{'rows':>10}{'seconds':>10}"]
@@ -98,7 +105,8 @@ class _Night:
 
 
 def run_night(spark: SparkSession, settings: Settings, retrain: bool = False, full_rebuild: bool = False,
-              promote: bool = False, promote_reason: str | None = None) -> NightReport:
+              promote: bool = False, promote_reason: str | None = None, watch: bool | None = None) -> NightReport:
+    """`watch`: run the asset watch tonight (True), not (False), or as `watch.cadence` says (None)."""
     run_date = settings.run_date
     if run_date is None:
         raise ValueError("a night needs a run date (--run-date YYYY-MM-DD)")
@@ -119,6 +127,8 @@ def run_night(spark: SparkSession, settings: Settings, retrain: bool = False, fu
     night.stage("features", lambda: build_gold(spark, settings, full_rebuild=full_rebuild), lambda r: r.new_cases)
     if not night.gate(spark, settings, "gold", gold_suites, run_date):
         return report
+    if watch if watch is not None else watch_due(spark, settings, run_date):
+        report.watch = night.stage("watch", lambda: run_watch(spark, settings), lambda r: r.cases_with_leads)
     if retrain:
         night.stage("train", lambda: train(spark, settings, promote=promote, promote_reason=promote_reason),
                     lambda r: sum(r.folds.values()))
@@ -139,6 +149,11 @@ def run_night(spark: SparkSession, settings: Settings, retrain: bool = False, fu
     notes = [f"模型：{champion.name} 第 {champion.version} 版", *report.messages]
     report.export = night.stage("export", lambda: export_night(spark, settings, run_date, drift.table, notes),
                                 lambda r: r.cases)
+    if settings.whereabouts.enabled:
+        report.whereabouts = night.stage("whereabouts", lambda: export_whereabouts(spark, settings, run_date),
+                                         lambda r: r.leads)
+    else:
+        export_whereabouts(spark, settings, run_date)   # removes a folder an earlier, switched-on run left
     if drift.shifted:
         report.messages.append(f"DRIFT: population shift (PSI >= {settings.monitor.shift}) in "
                                + ", ".join(drift.shifted))

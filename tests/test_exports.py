@@ -220,7 +220,7 @@ def test_a_failed_write_keeps_the_previous_file_and_leaves_no_temporary(tmp_path
 def test_a_bad_value_fails_before_any_file_is_touched(tmp_path, monkeypatch):
     write_court_exports(scored(case("OLD"), case("OLD-B", court="苏0311")), tmp_path, [])
     before = {name: (tmp_path / name).read_bytes() for name in files_in(tmp_path)}
-    monkeypatch.setattr(exports, "to_xlsx_bytes", lambda table: (_ for _ in ()).throw(RuntimeError("boom")))
+    monkeypatch.setattr(exports, "to_xlsx_bytes", lambda table, sheet: (_ for _ in ()).throw(RuntimeError("boom")))
     with pytest.raises(RuntimeError, match="boom"):
         write_court_exports(scored(case("NEW")), tmp_path, [])
     assert {name: (tmp_path / name).read_bytes() for name in files_in(tmp_path)} == before

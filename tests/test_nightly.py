@@ -26,7 +26,8 @@ class _Report(SimpleNamespace):
 
 @pytest.fixture
 def fakes(monkeypatch):
-    calls, outcome = [], {"rejected": [], "failing_gate": None, "champion": True, "cases": 3, "shifted": []}
+    calls, outcome = [], {"rejected": [], "failing_gate": None, "champion": True, "cases": 3, "shifted": [],
+                          "watch_due": False}
 
     def record(name, result):
         def fake(*args, **kwargs):
@@ -54,16 +55,21 @@ def fakes(monkeypatch):
     monkeypatch.setattr(nightly, "monitor", record("monitor", lambda: _Report(
         table=pd.DataFrame({"psi": [0.3]}), shifted=outcome["shifted"])))
     monkeypatch.setattr(nightly, "export_night", record("export", _Report(cases=outcome["cases"])))
+    monkeypatch.setattr(nightly, "watch_due", lambda spark, settings, run_date: outcome["watch_due"])
+    monkeypatch.setattr(nightly, "run_watch", record("watch", _Report(cases_with_leads=2)))
+    monkeypatch.setattr(nightly, "export_whereabouts", lambda spark, settings, run_date: (
+        calls.append("whereabouts" if settings.whereabouts.enabled else "whereabouts removed"), _Report(leads=4))[1])
     return calls, outcome
 
 
-def _settings(**monitor):
+def _settings(whereabouts=True, **monitor):
     settings = load_settings(CONF, run_date=NIGHT)
-    return settings.model_copy(update={"monitor": settings.monitor.model_copy(update=monitor)})
+    return settings.model_copy(update={"monitor": settings.monitor.model_copy(update=monitor),
+                                       "whereabouts": settings.whereabouts.model_copy(update={"enabled": whereabouts})})
 
 
 ALL = ["ingest", "gate bronze", "conform", "gate silver", "features", "gate gold", "champion", "score",
-       "monitor", "export"]
+       "monitor", "export", "whereabouts"]
 
 
 def test_a_good_night_runs_every_stage_in_order(fakes):
@@ -110,7 +116,7 @@ def test_no_new_cases_still_exports_and_exits_zero(fakes):
     calls, outcome = fakes
     outcome["cases"] = 0
     report = nightly.run_night(None, _settings())
-    assert calls[-1] == "export" and report.exit_code == EXIT_OK
+    assert calls[-2:] == ["export", "whereabouts"] and report.exit_code == EXIT_OK
     assert any("no new cases" in m for m in report.messages)
 
 
@@ -125,3 +131,24 @@ def test_a_shift_is_flagged_and_fails_the_night_only_if_configured(fakes, fail_o
 def test_a_night_needs_a_run_date(fakes):
     with pytest.raises(ValueError, match="run date"):
         nightly.run_night(None, load_settings(CONF))
+
+
+def test_the_watch_runs_after_the_gold_gate_when_due_or_asked(fakes):
+    calls, outcome = fakes
+    outcome["watch_due"] = True
+    report = nightly.run_night(None, _settings())
+    assert calls[calls.index("gate gold") + 1] == "watch" and report.watch.cases_with_leads == 2
+    calls.clear()
+    nightly.run_night(None, _settings(), watch=False)
+    assert "watch" not in calls
+    outcome["watch_due"] = False
+    calls.clear()
+    nightly.run_night(None, _settings(), watch=True, retrain=True)
+    assert calls.index("watch") == calls.index("gate gold") + 1 < calls.index("train")
+
+
+def test_the_whereabouts_export_is_a_stage_only_when_switched_on(fakes):
+    calls, _ = fakes
+    report = nightly.run_night(None, _settings(whereabouts=False))
+    assert calls[-1] == "whereabouts removed" and "whereabouts" not in [s.stage for s in report.stages]
+    assert report.whereabouts is None and report.exit_code == EXIT_OK

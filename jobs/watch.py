@@ -1,0 +1,30 @@
+"""The terminated-case asset watch for one date: gold/asset_watch and each court's 终本案件财产线索 files.
+
+    spark-submit --packages io.delta:delta-spark_4.1_2.13:4.4.0 jobs/watch.py --conf conf/cluster.yaml --run-date 2026-12-01
+
+The nightly run does this itself on the nights `watch.cadence` names; this job runs it on demand
+(for instance after a month's nights were missed). A re-run for the same date replaces that date's
+rows and files. With `whereabouts.enabled` on, the night's 送达地址线索 files are rewritten too, so
+they cover the watched cases. Exit codes: see pipelines/runtime.py.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from pipelines.runtime import EXIT_OK, job_parser, run, settings_from_args
+from pipelines.session import build_session
+from pipelines.watch import run_watch
+from pipelines.whereabouts import export_whereabouts
+
+
+def main(args) -> int:
+    settings = settings_from_args(args)
+    spark = build_session(settings.spark, app_name=f"zhixing-watch-{settings.run_date}")
+    print(run_watch(spark, settings).to_text())
+    print(export_whereabouts(spark, settings, settings.run_date).to_text())
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(run(main, job_parser(__doc__.splitlines()[0]), writes="watch"))
