@@ -49,10 +49,11 @@ class Needles:
         return cls(frozenset(i.upper() for i in ids), frozenset(phones), frozenset(names), secret)
 
 
-def find(text: str, needles: Needles, names: bool = True) -> list[str]:
-    """The raw values `text` holds: IDs, phones, names (unless `names` is off), the secret."""
+def find(text: str, needles: Needles, names: bool = True, phones: bool = True) -> list[str]:
+    """The raw values `text` holds: IDs, phones and names (unless turned off), the secret."""
     hits = [f"id {v}" for v in {m.upper() for m in ID_SHAPE.findall(text)} & needles.ids]
-    hits += [f"phone {v}" for v in set(PHONE_SHAPE.findall(text)) & needles.phones]
+    if phones:
+        hits += [f"phone {v}" for v in set(PHONE_SHAPE.findall(text)) & needles.phones]
     if names:
         grams = {run[i:i + k] for run in CJK_RUN.findall(text) for k in (2, 3, 4) for i in range(len(run) - k + 1)}
         hits += [f"name {v}" for v in grams & needles.names]
@@ -74,15 +75,17 @@ def _text_of(path: Path) -> str | None:
     return raw.decode("latin-1")                    # binary (a pickled model, a picture): look at its bytes
 
 
-def scan_files(root: Path, needles: Needles, names: bool = True, skip_delta: bool = True) -> list[str]:
-    """Every file below `root` (Delta tables' data files aside: `scan_tables` reads those decoded)."""
+def scan_files(root: Path, needles: Needles, names: bool = True, skip_delta: bool = True, phones: bool = True,
+               exclude: Path | None = None) -> list[str]:
+    """Every file below `root` but those below `exclude` (and Delta tables' data files: `scan_tables`
+    reads those decoded)."""
     findings = []
     delta_roots = {p.parent for p in root.rglob("_delta_log")} if skip_delta else set()
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        if any(parent in delta_roots for parent in path.parents):
+        if any(parent in delta_roots or parent == exclude for parent in path.parents):
             continue
         text = _text_of(path)
-        findings += [f"{path.relative_to(root)}: {hit}" for hit in find(text, needles, names)]
+        findings += [f"{path.relative_to(root)}: {hit}" for hit in find(text, needles, names, phones)]
     return findings
 
 

@@ -253,8 +253,9 @@ def test_the_night_gates_scores_monitors_and_exports(night, spark):
     settings, report, _ = night
     # Every batch is in already, so the night ingests nothing (the rejected batch was reported when it came).
     assert report.exit_code == 0, report.to_text()
+    # The first night of a month runs the asset watch (watch.cadence); local.yaml turns the whereabouts on.
     assert [s.stage for s in report.stages] == ["ingest", "gate bronze", "conform", "gate silver", "features",
-                                                "gate gold", "score", "monitor", "export"]
+                                                "gate gold", "watch", "score", "monitor", "export", "whereabouts"]
     scores = DeltaTable(settings.table("gold", "case_scores")).to_pandas()
     assert len(scores) == scores["case_no"].nunique() == 5200          # every case, once
     assert set(scores["band"]) == {"高", "中", "低"} and scores["probability"].between(0, 1).all()
@@ -291,6 +292,90 @@ def test_each_court_gets_its_own_cases_with_names_and_masked_ids(night, spark):
     assert exported == report.export.cases > 0
     summary = (folder / "summary.md").read_text(encoding="utf-8")
     assert "| **合计** | " in summary and "recent\\_30d" in summary   # Markdown-escaped
+
+
+def test_the_watch_flags_the_debtors_whose_assets_reappeared(night):
+    """Every planted reappearance (truth/asset_reappearance.csv) is a lead of its case, with its record,
+    date and amount, in gold/asset_watch and in its court's 终本案件财产线索 file."""
+    from pipelines.watch import WATCH_FOLDER, WATCH_SHEET
+
+    settings, report, _ = night
+    truth = pd.read_csv(SAMPLE / "truth" / "asset_reappearance.csv", dtype=str)
+    assert len(truth) >= 20
+    watch = DeltaTable(settings.table("gold", "asset_watch")).to_pandas()
+    assert (watch["run_date"] == LAST_BATCH).all() and watch["case_no"].is_unique
+    assert len(watch) == report.watch.cases_with_leads > truth["case_no"].nunique()
+    leads = {(row.case_no, lead["record_id"]): lead for row in watch.itertuples() for lead in row.leads}
+    kinds = {"asset": "asset_acquired", "transfer_in": "transfer_in"}
+    for event in truth.itertuples():
+        lead = leads.get((event.case_no, event.record_id))
+        assert lead is not None, f"{event.case_no}: {event.kind} {event.record_id} on {event.event_date} not flagged"
+        assert lead["kind"] == kinds[event.kind] and str(lead["event_on"]) == event.event_date
+        assert lead["amount"] == pytest.approx(float(event.amount))
+    assert watch["recovery_ratio"].between(0, 1).all() and (watch["leads_count"] >= 1).all()
+    flagged = watch[watch["case_no"].isin(truth["case_no"])]
+    assert flagged["recoverable_estimate"].gt(0).all()
+    folder = Path(settings.paths.exports) / LAST_BATCH.isoformat() / WATCH_FOLDER
+    exported = set()
+    for court, group in watch.groupby("court_code"):
+        rows = list(csv.reader((folder / f"{court}_{WATCH_FOLDER}.csv").read_text(encoding="utf-8-sig").splitlines()))
+        assert tuple(rows[0]) == WATCH_SHEET.columns
+        exported |= {r[1] for r in rows[1:] if r and r[1].startswith("(")}
+        assert {r[1] for r in rows[1:] if r and r[1].startswith("(")} == set(group["case_no"])   # its own cases only
+    assert set(truth["case_no"]) <= exported
+
+
+def test_the_watch_is_idempotent(night, spark):
+    """Running the watch again for the same date leaves the table's rows and the clerks' files as they were."""
+    from pipelines.watch import WATCH_FOLDER, run_watch
+
+    settings, report, _ = night
+    uri = settings.table("gold", "asset_watch")
+    folder = Path(settings.paths.exports) / LAST_BATCH.isoformat() / WATCH_FOLDER
+    before = DeltaTable(uri).to_pandas().sort_values("case_no").reset_index(drop=True)
+    files = {p.name: p.read_bytes() for p in folder.glob("*.csv")}
+    again = run_watch(spark, settings)
+    after = DeltaTable(uri).to_pandas().sort_values("case_no").reset_index(drop=True)
+    assert again.cases_with_leads == report.watch.cases_with_leads and len(after) == len(before)
+    pd.testing.assert_frame_equal(before.drop(columns=["leads"]), after.drop(columns=["leads"]))
+    assert [list(x) for x in before["leads"]] == [list(x) for x in after["leads"]]
+    assert {p.name: p.read_bytes() for p in folder.glob("*.csv")} == files
+
+
+def test_whereabouts_hold_each_courts_own_respondents_and_vanish_when_switched_off(night, spark):
+    from pipelines.whereabouts import WHEREABOUTS_FOLDER, WHEREABOUTS_SHEET, export_whereabouts
+
+    settings, report, _ = night
+    folder = Path(settings.paths.exports) / LAST_BATCH.isoformat() / WHEREABOUTS_FOLDER
+    cases = DeltaTable(settings.table("silver", "court_cases")).to_pandas(columns=["case_no", "court_code"])
+    courts = dict(zip(cases["case_no"], cases["court_code"], strict=True))
+    watched = set(DeltaTable(settings.table("gold", "asset_watch")).to_pandas(columns=["case_no"])["case_no"])
+    leads = 0
+    for court in sorted(set(courts.values())):
+        rows = list(csv.reader((folder / f"{court}_{WHEREABOUTS_FOLDER}.csv").read_text(encoding="utf-8-sig")
+                               .splitlines()))
+        assert tuple(rows[0]) == WHEREABOUTS_SHEET.columns
+        assert all(courts[r[0]] == court for r in rows[1:])                 # the court's own cases only
+        phones = [r for r in rows[1:] if r[4] == "手机号码"]
+        assert all(len(r[6]) == 11 and r[6].isdigit() for r in phones)
+        for (case, name), group in pd.DataFrame(phones, columns=rows[0]).groupby(["案号", "被执行人"]):
+            assert list(group["日期"]) == sorted(group["日期"], reverse=True)   # most recent first
+        assert all(0 < float(r[9]) <= 1 for r in rows[1:])
+        assert all(r[8] <= LAST_BATCH.isoformat() for r in rows[1:])
+        leads += len(rows) - 1
+    assert leads == report.whereabouts.leads > 100
+    covered = {r for court in set(courts.values()) for r in _first_column(folder / f"{court}_{WHEREABOUTS_FOLDER}.csv")}
+    assert watched & covered and covered - watched                      # watched and newly filed cases
+
+    off = settings.model_copy(update={"whereabouts": settings.whereabouts.model_copy(update={"enabled": False})})
+    assert not export_whereabouts(spark, off, LAST_BATCH).enabled
+    assert not folder.exists()
+    export_whereabouts(spark, settings, LAST_BATCH)                     # back on, for the audit below
+    assert len(list(folder.glob("*.csv"))) == len(set(courts.values()))
+
+
+def _first_column(path: Path) -> set[str]:
+    return {r[0] for r in list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))[1:]}
 
 
 def test_a_killed_night_reruns_on_a_standalone_cluster_to_the_local_result(night, tmp_path):
@@ -379,9 +464,11 @@ def test_personal_data_appears_only_where_the_contract_allows(night, captured_lo
 
     from pipelines.config import local_path
     from pipelines.privacy import DEV_SECRET
+    from pipelines.whereabouts import WHEREABOUTS_FOLDER
 
     settings, _, _ = night
     root = local_path(settings.paths.lake)
+    whereabouts = Path(settings.paths.exports) / LAST_BATCH.isoformat() / WHEREABOUTS_FOLDER
     needles = Needles.from_bronze(root / "bronze", DEV_SECRET)
     assert min(len(needles.ids), len(needles.phones), len(needles.names)) > 1000
     assert (captured_logs / "e2e.log").stat().st_size > 10_000
@@ -389,5 +476,8 @@ def test_personal_data_appears_only_where_the_contract_allows(night, captured_lo
                 *scan_files(root, needles),          # MLflow artifacts, model reports, Data Docs, the run lock
                 *scan_mlflow(Path(os.environ["MLFLOW_TRACKING_URI"].removeprefix("sqlite:///")), needles),
                 *scan_files(captured_logs, needles),
-                *scan_files(Path(settings.paths.exports), needles, names=False)]
+                *scan_files(Path(settings.paths.exports), needles, names=False, exclude=whereabouts),
+                *scan_files(whereabouts, needles, names=False, phones=False)]
     assert findings == [], "\n".join(findings[:50])
+    phones = [hit for hit in scan_files(whereabouts, needles, names=False) if ": phone " in hit]
+    assert len(phones) > 100                       # the scan sees them, and they are only here
