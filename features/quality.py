@@ -12,7 +12,7 @@ from pipelines.contract import dataset
 from pipelines.quality import Between, Columns, InSet, Integrity, NotNull, TableSuite, Unique
 from pipelines.quality.checks import Check
 
-__all__ = ["gold_suites"]
+__all__ = ["gold_suites", "watch_suites"]
 
 SIGNED = {"deposit_change_4q"}                      # a change may be negative
 ENUMS = {
@@ -73,3 +73,25 @@ def gold_suites() -> list[TableSuite]:
         if f.agg != "case":
             profile_checks += checks
     return [TableSuite("case_features", case_checks), TableSuite("debtor_profile", profile_checks)]
+
+
+WATCH_COLUMNS = ("run_date", "court_code", "case_no", "filed_on", "closed_on", "claim_amount", "amount_recovered",
+                 "outstanding", "recoverable_estimate", "recovery_ratio", "rank_in_court", "respondents",
+                 "respondents_with_leads", "leads_count", "leads")
+
+
+def watch_suites() -> list[TableSuite]:
+    """`gold/asset_watch`, gated on the run date's rows before any court gets its file."""
+    return [TableSuite("asset_watch", [
+        Columns({c: None for c in WATCH_COLUMNS}, exact=True),
+        NotNull(["run_date", "court_code", "case_no", "closed_on", "outstanding", "recoverable_estimate",
+                 "recovery_ratio", "rank_in_court", "leads_count"]),
+        Unique(["run_date", "case_no"]),
+        Unique(["run_date", "court_code", "rank_in_court"]),
+        Between("outstanding", min=0, strict_min=True),          # a settled debt is not watched
+        Between("recoverable_estimate", min=0),
+        Between("recovery_ratio", min=0, max=1),                 # the estimate is capped at what is owed
+        Between("leads_count", min=1),                           # an empty debtor stays silent
+        Between("respondents_with_leads", min=1),
+        Integrity("case_no", "case_features", at_least=1.0),     # a watched case is a case gold knows
+    ])]

@@ -24,7 +24,7 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from features.build import build_gold
-from features.quality import gold_suites
+from features.quality import gold_suites, watch_suites
 from models.monitor import DriftReport, monitor
 from models.scoring import NoChampion, load_champion, score_cases
 from models.train import tracking_uri, train
@@ -38,7 +38,7 @@ from pipelines.runtime import EXIT_DRIFT, EXIT_NO_MODEL, EXIT_OK, EXIT_QUALITY_F
 from pipelines.silver.build import conform
 from pipelines.silver.quality import silver_suites
 from pipelines.silver.resolve import resolve_entities
-from pipelines.watch import WatchReport, run_watch, watch_due
+from pipelines.watch import WatchReport, export_watch, run_watch, watch_due
 from pipelines.whereabouts import WhereaboutsReport, export_whereabouts
 
 __all__ = ["NightReport", "StageResult", "run_night"]
@@ -93,8 +93,8 @@ class _Night:
         return result
 
     def gate(self, spark: SparkSession, settings: Settings, layer: str, suites, run_date: dt.date,
-             scopes: dict[str, str] | None = None) -> bool:
-        gate = self.stage(f"gate {layer}",
+             scopes: dict[str, str] | None = None, name: str | None = None) -> bool:
+        gate = self.stage(name or f"gate {layer}",
                           lambda: check_layer(spark, settings, layer, suites(), run_date=run_date, scopes=scopes),
                           lambda g: sum(t.rows for t in g.tables))
         if not gate.success:
@@ -128,7 +128,13 @@ def run_night(spark: SparkSession, settings: Settings, retrain: bool = False, fu
     if not night.gate(spark, settings, "gold", gold_suites, run_date):
         return report
     if watch if watch is not None else watch_due(spark, settings, run_date):
-        report.watch = night.stage("watch", lambda: run_watch(spark, settings), lambda r: r.cases_with_leads)
+        report.watch = night.stage("watch", lambda: run_watch(spark, settings, export=False),
+                                   lambda r: r.cases_with_leads)
+        if not night.gate(spark, settings, "gold", watch_suites, run_date, {"asset_watch": f"run_date = '{run_date}'"},
+                          name="gate watch"):
+            return report
+        night.stage("watch export", lambda: export_watch(spark, settings, run_date), lambda r: len(r[1]),
+                    lambda r: f"{len(r[1])} court files in {r[0]}")
     if retrain:
         night.stage("train", lambda: train(spark, settings, promote=promote, promote_reason=promote_reason),
                     lambda r: sum(r.folds.values()))

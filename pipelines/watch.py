@@ -63,8 +63,9 @@ class WatchReport:
     def to_text(self) -> str:
         return (f"asset watch as of {self.run_date}: {self.watched} terminated cases with debt unpaid "
                 f"({self.respondents} respondents); {self.cases_with_leads} with leads ({self.leads} leads), "
-                f"recoverable estimate {self.recoverable:,.0f} of {self.outstanding:,.0f} CNY outstanding in them; "
-                f"{len(self.files)} court files in {self.folder} ({self.seconds:.1f}s)")
+                f"recoverable estimate {self.recoverable:,.0f} of {self.outstanding:,.0f} CNY outstanding in them"
+                + (f"; {len(self.files)} court files in {self.folder}" if self.folder else "")
+                + f" ({self.seconds:.1f}s)")
 
 
 def watch_due(spark: SparkSession, settings: Settings, run_date: dt.date) -> bool:
@@ -81,7 +82,8 @@ def watch_due(spark: SparkSession, settings: Settings, run_date: dt.date) -> boo
     return not dates or run_date in dates
 
 
-def run_watch(spark: SparkSession, settings: Settings, silver: Silver | None = None) -> WatchReport:
+def run_watch(spark: SparkSession, settings: Settings, silver: Silver | None = None, export: bool = True) -> WatchReport:
+    """Compute and write T's watch; with `export`, also the court files (the nightly run gates the table first)."""
     started = time.monotonic()
     run_date = settings.run_date
     if run_date is None:
@@ -110,7 +112,8 @@ def run_watch(spark: SparkSession, settings: Settings, silver: Silver | None = N
     log.info("watch: %d cases with %d leads written to gold/asset_watch (%.1fs)", report.cases_with_leads,
              report.leads, time.monotonic() - stage)
 
-    report.folder, report.files = export_watch(spark, settings, run_date)
+    if export:
+        report.folder, report.files = export_watch(spark, settings, run_date)
     report.seconds = time.monotonic() - started
     log.info("%s", report.to_text())
     return report

@@ -57,6 +57,7 @@ def fakes(monkeypatch):
     monkeypatch.setattr(nightly, "export_night", record("export", _Report(cases=outcome["cases"])))
     monkeypatch.setattr(nightly, "watch_due", lambda spark, settings, run_date: outcome["watch_due"])
     monkeypatch.setattr(nightly, "run_watch", record("watch", _Report(cases_with_leads=2)))
+    monkeypatch.setattr(nightly, "export_watch", record("watch export", ("folder", {"苏0312": {}})))
     monkeypatch.setattr(nightly, "export_whereabouts", lambda spark, settings, run_date: (
         calls.append("whereabouts" if settings.whereabouts.enabled else "whereabouts removed"), _Report(leads=4))[1])
     return calls, outcome
@@ -137,7 +138,9 @@ def test_the_watch_runs_after_the_gold_gate_when_due_or_asked(fakes):
     calls, outcome = fakes
     outcome["watch_due"] = True
     report = nightly.run_night(None, _settings())
-    assert calls[calls.index("gate gold") + 1] == "watch" and report.watch.cases_with_leads == 2
+    assert calls[calls.index("gate gold") + 1:][:3] == ["watch", "gate gold", "watch export"]
+    assert [s.stage for s in report.stages][6:9] == ["watch", "gate watch", "watch export"]
+    assert report.watch.cases_with_leads == 2
     calls.clear()
     nightly.run_night(None, _settings(), watch=False)
     assert "watch" not in calls
@@ -152,3 +155,18 @@ def test_the_whereabouts_export_is_a_stage_only_when_switched_on(fakes):
     report = nightly.run_night(None, _settings(whereabouts=False))
     assert calls[-1] == "whereabouts removed" and "whereabouts" not in [s.stage for s in report.stages]
     assert report.whereabouts is None and report.exit_code == EXIT_OK
+
+
+def test_a_failed_watch_gate_stops_the_night_before_any_watch_file(fakes, monkeypatch):
+    calls, outcome = fakes
+    outcome["watch_due"] = True
+    gates = []
+
+    def check_layer(spark, settings, layer, suites, run_date, scopes=None):
+        gates.append(scopes)
+        return _Report(tables=[SimpleNamespace(rows=7)], success=not scopes or "asset_watch" not in scopes)
+
+    monkeypatch.setattr(nightly, "check_layer", check_layer)
+    report = nightly.run_night(None, _settings())
+    assert report.exit_code == EXIT_QUALITY_FAILED and "watch export" not in calls and "score" not in calls
+    assert gates[-1] == {"asset_watch": f"run_date = '{NIGHT}'"}

@@ -255,7 +255,8 @@ def test_the_night_gates_scores_monitors_and_exports(night, spark):
     assert report.exit_code == 0, report.to_text()
     # The first night of a month runs the asset watch (watch.cadence); local.yaml turns the whereabouts on.
     assert [s.stage for s in report.stages] == ["ingest", "gate bronze", "conform", "gate silver", "features",
-                                                "gate gold", "watch", "score", "monitor", "export", "whereabouts"]
+                                                "gate gold", "watch", "gate watch", "watch export", "score", "monitor",
+                                                "export", "whereabouts"]
     scores = DeltaTable(settings.table("gold", "case_scores")).to_pandas()
     assert len(scores) == scores["case_no"].nunique() == 5200          # every case, once
     assert set(scores["band"]) == {"高", "中", "低"} and scores["probability"].between(0, 1).all()
