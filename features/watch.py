@@ -9,7 +9,9 @@ lead with its evidence (what, when, how much, which source and record):
 - `deposit_leads`: an account whose balance grew since the closure, or that was
   opened after it. "At closure" is the last quarter-end balance before the
   closure day; "now" is the latest one on or before T, and must be dated after
-  the closure (a stale balance says nothing about now).
+  the closure (a stale balance says nothing about now). With no balance on
+  record before the closure, the balance at closure counts as 0: the closure
+  itself found nothing to seize.
 - `asset_leads`: real estate, vehicles and equity acquired on or after the
   closure day and still held at T.
 - `transfer_leads`: large incoming transfers booked since the closure (within
