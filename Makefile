@@ -44,7 +44,7 @@ demo: setup
 	$(PY) -m jobs.demo --conf conf/local.yaml --landing data/sample/landing --lake $(DEMO)/lake --exports $(DEMO)/exports --run-date 2026-11-06
 
 test: setup
-	$(PY) -m pytest -q -m "not chaos" -n 2 --dist loadfile --no-loadscope-reorder --durations=20
+	$(PY) -m pytest -q -m "not chaos" --durations=20
 
 # The slowest crash tests (tests/test_crash_safety.py); `make test` runs one crash of its own.
 test-chaos: setup

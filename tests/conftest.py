@@ -13,16 +13,6 @@ sys.path.insert(0, str(ROOT / "tests"))   # tests/landing.py helpers
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 
-# `make test` runs two workers (pytest-xdist, one module per worker at a time). The two slowest
-# modules go first, one to each worker, so that neither is left to run alone at the end.
-SLOW_FIRST = ("test_sample_e2e.py", "test_gold_leakage.py")
-
-
-def pytest_collection_modifyitems(config, items):
-    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))   # stable: each module keeps its order
-
-
 @pytest.fixture(scope="session")
 def spark():
     from pipelines.config import load_settings
