@@ -46,7 +46,7 @@ demo: setup
 test: setup
 	$(PY) -m pytest -q -m "not chaos" --durations=20
 
-# The slowest crash tests (tests/test_crash_safety.py); `make test` runs one crash of its own.
+# The crash matrix (tests/test_crash_safety.py): jobs SIGKILLed at their writes, then re-run. Not in `make test`.
 test-chaos: setup
 	$(PY) -m pytest -q -m chaos tests/test_crash_safety.py
 
