@@ -44,7 +44,7 @@ from pyspark.sql import functions as F
 from features.identity import marital_events
 from features.pit import money
 
-__all__ = ["LEAD_KINDS", "LEAD_COLUMNS", "watched_cases", "watch_spine", "deposit_leads", "asset_leads",
+__all__ = ["lookup", "LEAD_KINDS", "LEAD_COLUMNS", "watched_cases", "watch_spine", "deposit_leads", "asset_leads",
            "transfer_leads", "spending_leads", "spouse_leads", "all_leads", "rank_cases"]
 
 # kind -> how a clerk reads it
@@ -71,8 +71,15 @@ def _yuan(amount: Column) -> Column:
         .otherwise(F.concat(F.format_string("%.0f", amount), F.lit("元")))
 
 
+def lookup(mapping: Mapping, column: str | Column, default: Column | None = None) -> Column:
+    """`mapping[column]` as a Spark expression; `default` (else the value itself) where the key is absent."""
+    column = F.col(column) if isinstance(column, str) else column
+    return F.coalesce(F.create_map(*(F.lit(x) for kv in mapping.items() for x in kv))[column],
+                      column if default is None else default)
+
+
 def _zh(mapping: Mapping[str, str], column: str) -> Column:
-    return F.coalesce(F.create_map(*(F.lit(x) for kv in mapping.items() for x in kv))[F.col(column)], F.col(column))
+    return lookup(mapping, column)
 
 
 def _held_at_t(start: str, end: str) -> Column:
@@ -156,7 +163,7 @@ def asset_leads(spine: DataFrame, assets: DataFrame, recovery: Mapping[str, floa
                                     "acquired_on", "disposed_on", money("declared_value").alias("value")),
                       "person_key") \
         .where(_held_at_t("acquired_on", "disposed_on") & (F.col("acquired_on") >= F.col("closed_on")))
-    rate = F.coalesce(F.create_map(*(F.lit(x) for kv in recovery.items() for x in kv))[F.col("asset_type")], F.lit(0.0))
+    rate = lookup(recovery, "asset_type", F.lit(0.0))
     detail = F.concat(_zh(ASSET_ZH, "asset_type"), F.lit(" "), F.col("asset_id"), F.lit("（登记地"), F.col("region"),
                       F.lit("），"), F.col("acquired_on").cast("string"), F.lit("取得，申报价值"), _yuan(F.col("value")))
     return rows.select(*_lead("asset_acquired", F.col("acquired_on"), F.col("value"), F.col("value") * rate,
@@ -227,7 +234,7 @@ def spouse_leads(spine: DataFrame, registrations: DataFrame, assets: DataFrame, 
                                     "acquired_on", "disposed_on", money("declared_value").alias("value")),
                       "partner_key") \
         .where(_held_at_t("acquired_on", "disposed_on"))
-    rate = F.coalesce(F.create_map(*(F.lit(x) for kv in recovery.items() for x in kv))[F.col("asset_type")], F.lit(0.0))
+    rate = lookup(recovery, "asset_type", F.lit(0.0))
     joint = F.col("acquired_on") >= F.col("registered_on")
     detail = F.concat(F.col("registered_on").cast("string"), F.lit(" 登记结婚；配偶名下"), _zh(ASSET_ZH, "asset_type"),
                       F.lit(" "), F.col("asset_id"), F.lit("，申报价值"), _yuan(F.col("value")), F.lit("，"),

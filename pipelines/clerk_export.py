@@ -26,7 +26,8 @@ from pipelines.config import Settings
 from pipelines.exports import nightly_summary, write_court_exports, write_text_atomic
 from pipelines.silver.conform import latest_delivery
 
-__all__ = ["ExportReport", "masked_id", "respondents_of", "respondent_identities", "export_rows", "export_night",
+__all__ = ["ExportReport", "masked_id", "respondents_of", "respondent_identities", "court_codes", "by_court", "export_rows",
+           "export_night",
            "night_folder"]
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,18 @@ def respondent_identities(spark: SparkSession, settings: Settings, cases: DataFr
         "name", "masked_id")
 
 
+def court_codes(spark: SparkSession, settings: Settings) -> list[str]:
+    """Every court silver knows: each gets its files every night, header-only when it has nothing."""
+    return sorted(r[0] for r in storage.read_delta(spark, settings.table("silver", "court_cases"))
+                  .select("court_code").distinct().collect())
+
+
+def by_court(rows: pd.DataFrame, courts: list[str]) -> dict[str, pd.DataFrame]:
+    """{court: its rows without `court_code`} for `courts` and every court in `rows`."""
+    return {court: rows[rows["court_code"] == court].drop(columns=["court_code"]).reset_index(drop=True)
+            for court in sorted({*courts, *rows["court_code"]})}
+
+
 def night_folder(settings: Settings, run_date: dt.date) -> Path:
     return Path(settings.paths.exports) / run_date.isoformat()
 
@@ -118,8 +131,7 @@ def export_night(spark: SparkSession, settings: Settings, run_date: dt.date, dri
     started = time.monotonic()
     folder = night_folder(settings, run_date)
     rows, backlog = export_rows(spark, settings, run_date)
-    courts = sorted(r[0] for r in storage.read_delta(spark, settings.table("silver", "court_cases"))
-                    .select("court_code").distinct().collect())
+    courts = court_codes(spark, settings)
     drift_uri = settings.table("monitor", "drift")
     if drift is None and storage.delta_exists(spark, drift_uri):
         drift = storage.read_delta(spark, drift_uri).where(F.col("run_date") == F.lit(run_date)).toPandas()

@@ -23,9 +23,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from features.build import Silver
-from features.watch import all_leads, rank_cases, watch_spine, watched_cases
+from features.watch import all_leads, lookup, rank_cases, watch_spine, watched_cases
 from pipelines import storage
-from pipelines.clerk_export import night_folder, respondent_identities
+from pipelines.clerk_export import by_court, court_codes, night_folder, respondent_identities
 from pipelines.config import Settings
 from pipelines.exports import Sheet, write_court_files
 
@@ -143,8 +143,7 @@ def _lead_lines(watch: DataFrame, people: DataFrame) -> DataFrame:
     named = exploded.join(people.select("case_no", F.col("person_key").alias("_key"), "name"),
                           (exploded["case_no"] == people["case_no"]) & (F.col("lead.person_key") == F.col("_key")), "left") \
         .select(exploded["case_no"], "i", "lead", "name")
-    source = F.coalesce(F.create_map(*(F.lit(x) for kv in SOURCE_ZH.items() for x in kv))[F.col("lead.source")],
-                        F.col("lead.source"))
+    source = lookup(SOURCE_ZH, "lead.source")
     line = F.concat(F.col("i") + 1, F.lit(". 【"), F.col("lead.kind_zh"), F.lit("】"), F.col("lead.detail"),
                     F.lit("（"), source, F.when(F.col("name").isNotNull(), F.concat(F.lit("，"), F.col("name")))
                     .otherwise(F.lit("")), F.lit("）"))
@@ -156,9 +155,6 @@ def _lead_lines(watch: DataFrame, people: DataFrame) -> DataFrame:
 def export_watch(spark: SparkSession, settings: Settings, run_date: dt.date) -> tuple[Path, dict[str, dict[str, Path]]]:
     """Each court's 终本案件财产线索 CSV and XLSX for T (header-only where a court has no leads)."""
     rows = watch_rows(spark, settings, run_date)
-    courts = sorted(r[0] for r in storage.read_delta(spark, settings.table("silver", "court_cases"))
-                    .select("court_code").distinct().collect())
-    tables = {court: rows[rows["court_code"] == court].drop(columns=["court_code"]).reset_index(drop=True)
-              for court in sorted({*courts, *rows["court_code"]})}
+    tables = by_court(rows, court_codes(spark, settings))
     folder = night_folder(settings, run_date) / WATCH_FOLDER
     return folder, write_court_files(tables, folder, WATCH_SHEET)

@@ -34,7 +34,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from pipelines import storage
-from pipelines.clerk_export import night_folder, respondent_identities
+from pipelines.clerk_export import by_court, court_codes, night_folder, respondent_identities
 from pipelines.config import Settings
 from pipelines.exports import Sheet, write_court_files
 
@@ -256,9 +256,7 @@ def export_whereabouts(spark: SparkSession, settings: Settings, run_date: dt.dat
             log.info("whereabouts is off: removed %s", folder)
         return WhereaboutsReport(False)
     rows = whereabouts_rows(spark, settings, run_date)
-    courts = sorted(r[0] for r in _silver(spark, settings, "court_cases").select("court_code").distinct().collect())
-    tables = {court: rows[rows["court_code"] == court].drop(columns=["court_code"]).reset_index(drop=True)
-              for court in sorted({*courts, *rows["court_code"]})}
+    tables = by_court(rows, court_codes(spark, settings))
     files = write_court_files(tables, folder, WHEREABOUTS_SHEET)
     report = WhereaboutsReport(True, rows["案号"].nunique(), rows[["案号", "被执行人"]].drop_duplicates().shape[0],
                                len(rows), folder, files, time.monotonic() - started)
