@@ -1,6 +1,6 @@
 """The comparator for the gold benchmark: zhixing's core case features as one SQL query.
 
-The scale benchmark times zhixing's gold build (Spark, `features/build.py`, 101
+The scale benchmark times zhixing's gold build (Spark, `pipelines/gold/build.py`, 101
 point-in-time features per case) against what a single-machine user would
 write instead: the same core aggregates as plain SQL over the same silver
 Delta tables, run by DuckDB. `CORE_SQL` is that query. It runs unchanged on

@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 from deltalake import DeltaTable
 
-from pipelines.config import load_settings
-from pipelines.privacy import person_key_of, resolve_secret
+from pipelines.core.config import load_settings
+from pipelines.core.privacy import person_key_of, resolve_secret
 
 TRUTH_FILES = {"ecommerce/orders": ("order_owner.csv", "order_id"),
                "social/accounts": ("social_account_owner.csv", "account_id")}

@@ -4,7 +4,7 @@ For each size, in two processes (the back-fill, then the nightly run and the ref
 driver memory of each night is its own:
   1. generate a landing zone with the project's generator (`jobs.generate`);
   2. the reference ingest: a bare `spark.read` -> Delta append of the back-fill's files;
-  3. night 1, the back-fill, through `pipelines.nightly.run_night` with training: ingest, the three
+  3. night 1, the back-fill, through `pipelines.flows.nightly.run_night` with training: ingest, the three
      gates, conform, features, train, score, monitor, export, each timed, with rows, rows per second
      and the peak memory of the driver's Python process and of the JVM while the stage ran;
   4. night 2, the first nightly batch, the same way without training: the nightly run that courts
@@ -82,7 +82,7 @@ class MemorySampler:
 
 
 class StageClock(logging.Handler):
-    """Start and end times of the night's stages, from `pipelines.nightly`'s own log lines."""
+    """Start and end times of the night's stages, from `pipelines.flows.nightly`'s own log lines."""
 
     _START = re.compile(r"^stage (.+): started$")
     _END = re.compile(r"^stage (.+): \d+ rows, ")
@@ -126,7 +126,7 @@ def layer_sizes(lake: Path) -> dict[str, dict[str, int]]:
 
 def bare_ingest(spark, landing: Path, lake: Path, dates: list[str]) -> dict:
     """What the engine does with no checks: read each dataset's files (strings) and append them to Delta."""
-    from pipelines.contract import load_contract
+    from pipelines.core.contract import load_contract
 
     started, rows = time.monotonic(), 0
     for dataset in load_contract().values():
@@ -187,15 +187,15 @@ def training_timings(settings, run_id: str) -> dict:
 # ---------------------------------------------------------------------------------------------- one size
 
 def _night(spark, settings, run_date: dt.date, sampler: MemorySampler, retrain: bool) -> dict:
-    from pipelines.nightly import run_night
+    from pipelines.flows.nightly import run_night
 
     clock = StageClock()
-    logging.getLogger("pipelines.nightly").addHandler(clock)
+    logging.getLogger("pipelines.flows.nightly").addHandler(clock)
     started = time.monotonic()
     try:
         report = run_night(spark, settings.model_copy(update={"run_date": run_date}), retrain=retrain)
     finally:
-        logging.getLogger("pipelines.nightly").removeHandler(clock)
+        logging.getLogger("pipelines.flows.nightly").removeHandler(clock)
     total = time.monotonic() - started
     stages = []
     for s in report.stages:
@@ -213,10 +213,10 @@ def run_phase(phase: str, persons: int, workdir: Path, conf: str, seed: int, reu
     what was measured. `backfill`: generate, the bare ingest, night 1 with training. `nightly`: night 2,
     then the references (they load data into the process, so they come after the night)."""
     from pipelines.bronze.landing import discover_batches
-    from pipelines.config import load_settings
-    from pipelines.contract import load_contract
-    from pipelines.runtime import configure_logging
-    from pipelines.session import build_session
+    from pipelines.core.config import load_settings
+    from pipelines.core.contract import load_contract
+    from pipelines.flows.runtime import configure_logging
+    from pipelines.core.session import build_session
 
     configure_logging()
     root = workdir / f"p{persons}"

@@ -10,14 +10,10 @@ import logging
 import sys
 from pathlib import Path
 
-from pipelines.quality import bronze_suites
+from pipelines.flows.gates import GATES
 from pipelines.quality.layer import check_layer
-from pipelines.runtime import EXIT_OK, EXIT_QUALITY_FAILED, job_parser, run, settings_from_args
-from pipelines.session import build_session
-from pipelines.silver.quality import silver_suites
-
-# Each layer's suites; a later layer adds its line here (jobs wire, pipelines define).
-LAYER_SUITES = {"bronze": bronze_suites, "silver": silver_suites}
+from pipelines.flows.runtime import EXIT_OK, EXIT_QUALITY_FAILED, job_parser, run, settings_from_args
+from pipelines.core.session import build_session
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +21,8 @@ log = logging.getLogger(__name__)
 def main(args) -> int:
     settings = settings_from_args(args)
     spark = build_session(settings.spark, app_name=f"zhixing-quality-{args.layer}")
-    report = check_layer(spark, settings, args.layer, LAYER_SUITES[args.layer](),
+    gate = GATES[args.layer]
+    report = check_layer(spark, settings, gate.layer, gate.suites(),
                          Path(args.quality_dir) if args.quality_dir else None)
     print(report.to_text())
     if not report.success:
@@ -36,7 +33,7 @@ def main(args) -> int:
 
 def parser():
     p = job_parser("Validate a lake layer's tables; exit 4 if a critical expectation fails.")
-    p.add_argument("--layer", default="bronze", choices=sorted(LAYER_SUITES), help="layer to check (default bronze)")
+    p.add_argument("--layer", default="bronze", choices=sorted(GATES), help="gate to run (default bronze)")
     p.add_argument("--quality-dir", help="local folder for the GX context (default <lake>/_quality/gx)")
     return p
 

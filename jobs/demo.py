@@ -16,12 +16,12 @@ import sys
 from models.train import tracking_uri
 from pipelines.bronze.landing import discover_batches
 from pipelines.bronze.summary import quarantine_text
-from pipelines.config import local_path
-from pipelines.contract import load_contract
-from pipelines.nightly import run_night
+from pipelines.core.config import local_path
+from pipelines.core.contract import load_contract
+from pipelines.flows.nightly import run_night
 from pipelines.quality.layer import quality_dir
-from pipelines.runtime import EXIT_OK, EXIT_REJECTED, job_parser, run, settings_from_args
-from pipelines.session import build_session
+from pipelines.flows.runtime import EXIT_OK, EXIT_REJECTED, job_parser, run, settings_from_args
+from pipelines.core.session import build_session
 
 
 def main(args) -> int:

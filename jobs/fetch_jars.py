@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pipelines.config import load_settings
-from pipelines.runtime import configure_logging
-from pipelines.session import build_session
+from pipelines.core.config import load_settings
+from pipelines.flows.runtime import configure_logging
+from pipelines.core.session import build_session
 
 log = logging.getLogger("zhixing.fetch_jars")
 

@@ -19,7 +19,7 @@ import json
 import logging
 import sys
 
-from pipelines.synthetic import generate
+from synthetic import generate
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,16 +2,16 @@
 
     spark-submit --packages io.delta:delta-spark_4.1_2.13:4.4.0 jobs/nightly.py --conf conf/cluster.yaml --run-date 2026-11-06
 
-A failed night is re-run with the same command. Exit codes: see pipelines/runtime.py (and the README).
+A failed night is re-run with the same command. Exit codes: see pipelines/flows/runtime.py (and the README).
 """
 
 from __future__ import annotations
 
 import sys
 
-from pipelines.nightly import run_night
-from pipelines.runtime import job_parser, run, settings_from_args
-from pipelines.session import build_session
+from pipelines.flows.nightly import run_night
+from pipelines.flows.runtime import job_parser, run, settings_from_args
+from pipelines.core.session import build_session
 
 
 def main(args) -> int:

@@ -11,8 +11,8 @@ import sys
 
 from models.scoring import NoChampion, load_champion, score_cases
 from models.train import tracking_uri
-from pipelines.runtime import EXIT_NO_MODEL, EXIT_OK, job_parser, log, run, settings_from_args
-from pipelines.session import build_session
+from pipelines.flows.runtime import EXIT_NO_MODEL, EXIT_OK, job_parser, log, run, settings_from_args
+from pipelines.core.session import build_session
 
 
 def main(args) -> int:

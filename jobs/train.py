@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from models.train import train, tracking_uri
-from pipelines.runtime import EXIT_OK, job_parser, run, settings_from_args
-from pipelines.session import build_session
+from pipelines.flows.runtime import EXIT_OK, job_parser, run, settings_from_args
+from pipelines.core.session import build_session
 
 
 def main(args) -> int:

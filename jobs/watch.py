@@ -5,23 +5,26 @@
 The nightly run does this itself on the nights `watch.cadence` names; this job runs it on demand
 (for instance after a month's nights were missed). A re-run for the same date replaces that date's
 rows and files. With `whereabouts.enabled` on, the night's 送达地址线索 files are rewritten too, so
-they cover the watched cases. Exit codes: see pipelines/runtime.py.
+they cover the watched cases. Exit codes: see pipelines/flows/runtime.py.
 """
 
 from __future__ import annotations
 
 import sys
 
-from pipelines.runtime import EXIT_OK, job_parser, run, settings_from_args
-from pipelines.session import build_session
-from pipelines.watch import run_watch
-from pipelines.whereabouts import export_whereabouts
+from pipelines.flows.runtime import EXIT_OK, job_parser, run, settings_from_args
+from pipelines.core.session import build_session
+from pipelines.exports.watch import export_watch
+from pipelines.gold.watch import run_watch
+from pipelines.exports.whereabouts import export_whereabouts
 
 
 def main(args) -> int:
     settings = settings_from_args(args)
     spark = build_session(settings.spark, app_name=f"zhixing-watch-{settings.run_date}")
     print(run_watch(spark, settings).to_text())
+    folder, files = export_watch(spark, settings, settings.run_date)
+    print(f"{len(files)} court files in {folder}")
     print(export_whereabouts(spark, settings, settings.run_date).to_text())
     return EXIT_OK
 

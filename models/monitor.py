@@ -22,8 +22,8 @@ from pyspark.sql import functions as F
 from models.drift import drift_counts, drift_rows
 from models.scoring import Champion
 from models.train import DRIFT_REFERENCE
-from pipelines import storage
-from pipelines.config import Settings
+from pipelines.core import storage
+from pipelines.core.config import Settings
 
 __all__ = ["DriftReport", "monitor"]
 

@@ -29,8 +29,8 @@ from pyspark.sql import types as T
 from models.metrics import BANDS, band_of
 from models.reasons import contributions, top_reasons
 from models.risk_model import RiskModel
-from pipelines import storage
-from pipelines.config import ScoringSettings, Settings
+from pipelines.core import storage
+from pipelines.core.config import ScoringSettings, Settings
 
 __all__ = ["BANDS", "Champion", "NoChampion", "ScoreReport", "SCORES_SCHEMA", "band_of", "load_champion",
            "score_frame", "cases_to_score", "score_cases"]

@@ -41,8 +41,8 @@ from models.reasons import contributions
 from models.registry import Promotion, promotion_decision
 from models.risk_model import RiskModel, design_matrix, fit_calibrator, refit, search
 from models.split import time_split
-from pipelines import storage
-from pipelines.config import Settings, local_path
+from pipelines.core import storage
+from pipelines.core.config import Settings, local_path
 
 __all__ = ["DRIFT_REFERENCE", "TrainReport", "training_frame", "train", "tracking_uri"]
 

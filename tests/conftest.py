@@ -15,8 +15,8 @@ os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 @pytest.fixture(scope="session")
 def spark():
-    from pipelines.config import load_settings
-    from pipelines.session import build_session
+    from pipelines.core.config import load_settings
+    from pipelines.core.session import build_session
 
     settings = load_settings(ROOT / "conf" / "local.yaml")
     spark_settings = settings.spark.model_copy(update={
@@ -37,7 +37,7 @@ def spark():
 @pytest.fixture
 def settings_for(tmp_path):
     """Settings pointing at a landing zone and a fresh lake under tmp_path."""
-    from pipelines.config import load_settings
+    from pipelines.core.config import load_settings
 
     def make(landing: Path, lake: Path | None = None):
         return load_settings(ROOT / "conf" / "local.yaml", landing=str(landing), lake=str(lake or tmp_path / "lake"))

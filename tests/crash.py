@@ -1,5 +1,5 @@
 """Crash tests' tools: run a job in a process group of its own, optionally killed at a fault point
-(`pipelines/faults.py`), and read a whole lake by content with a second engine (delta-rs).
+(`pipelines/core/faults.py`), and read a whole lake by content with a second engine (delta-rs).
 
 Content means every row of every Delta table, compared as a multiset: the columns that record when
 or in which attempt a row was written (`VOLATILE`) are left out, since a re-run writes them anew.

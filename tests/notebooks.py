@@ -18,7 +18,7 @@ __all__ = ["NotebookError", "WORKSPACE_VARIABLES", "execute_notebook"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# What points a notebook at a lake (pipelines/workspace.py and the notebooks). The kernel does not
+# What points a notebook at a lake (tools/workspace.py and the notebooks). The kernel does not
 # inherit these from the caller's shell, so a stray ZHIXING_LAKE cannot send a test to the wrong lake.
 WORKSPACE_VARIABLES = ("ZHIXING_CONF", "ZHIXING_LAKE", "ZHIXING_EXPORTS", "ZHIXING_RUN_DATE", "ZHIXING_CASE_NO",
                        "MLFLOW_TRACKING_URI")

@@ -1,6 +1,6 @@
 """Tiny inline silver tables for gold tests.
 
-`silver(spark, persons=[{...}], assets=[{...}])` returns a `features.build.Silver`
+`silver(spark, persons=[{...}], assets=[{...}])` returns a `features.profile.Silver`
 whose tables hold exactly the given rows; every other table is empty. A row
 names only the columns it cares about; the rest are null, and string dates
 and timestamps are converted to the silver types (timestamps are Beijing
@@ -21,7 +21,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 from pyspark.sql.pandas.types import to_arrow_schema
 
-from features.build import Silver
+from features.profile import Silver
 
 # The columns gold reads, with the silver types (money is a decimal in silver).
 SCHEMAS = {

@@ -8,9 +8,11 @@ import pandas as pd
 from pyspark.sql import functions as F
 from tests_paths import CONF
 
-from pipelines.clerk_export import export_night, masked_id, respondents_of
-from pipelines.config import load_settings
-from pipelines.exports import EXPORT_COLUMNS, safe_file_stem
+from pipelines.exports.identities import masked_id, respondents_of
+from pipelines.exports.risk import export_night
+from pipelines.core.config import load_settings
+from pipelines.exports.risk import EXPORT_COLUMNS
+from pipelines.exports.sheet import safe_file_stem
 
 D = dt.date
 PARTY_SCHEMA = "batch_dt date, source_file string, source_row long, case_no string, role string, " \

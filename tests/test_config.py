@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.config import ConfigError, load_settings, to_uri
+from pipelines.core.config import ConfigError, load_settings, to_uri
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,7 +83,7 @@ def test_exports_are_a_local_folder_and_bands_thresholds_are_ordered(tmp_path):
 
 
 def test_local_path_inverts_to_uri(tmp_path):
-    from pipelines.config import local_path
+    from pipelines.core.config import local_path
 
     assert local_path(to_uri(str(tmp_path / "a b"))) == (tmp_path / "a b").resolve()
     with pytest.raises(ConfigError, match="not on a local file system"):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.contract import load_contract
+from pipelines.core.contract import load_contract
 
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "contract" / "CONTRACT.md"
 

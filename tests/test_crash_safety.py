@@ -3,7 +3,7 @@
 The back-fill night of the committed sample is run job by job, uninterrupted: ingest, conform,
 features, train, score. Then each of ingest, conform, features and score is started again from the
 lake as it was before it, killed with SIGKILL at a point of one of its Delta writes (before it,
-inside its Spark job before the commit, or right after the commit; `pipelines/faults.py`), and run
+inside its Spark job before the commit, or right after the commit; `pipelines/core/faults.py`), and run
 once more. Every table must then hold exactly what the uninterrupted run left, compared by content
 (`tests/crash.py`), and every table must be readable right after the kill.
 

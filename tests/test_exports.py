@@ -15,9 +15,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from pipelines import exports
-from pipelines.exports import (EXPORT_COLUMNS, SHEET_NAME, clerk_table, nightly_summary, safe_file_stem,
-                               write_court_exports, write_text_atomic)
+from pipelines.exports import sheet as exports
+from pipelines.exports.risk import EXPORT_COLUMNS, SHEET_NAME, clerk_table, write_court_exports
+from pipelines.exports.scored import INPUT_COLUMNS
+from pipelines.exports.sheet import safe_file_stem, write_text_atomic
+from pipelines.exports.summary import nightly_summary
 
 BOM = b"\xef\xbb\xbf"
 
@@ -32,7 +34,7 @@ def case(case_no, court="苏0312", filed_on=date(2026, 3, 1), probability=0.5, b
 
 
 def scored(*cases) -> pd.DataFrame:
-    return pd.DataFrame(list(cases), columns=exports.INPUT_COLUMNS)
+    return pd.DataFrame(list(cases), columns=INPUT_COLUMNS)
 
 
 def read_csv(path: Path) -> list[list[str]]:

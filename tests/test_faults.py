@@ -1,10 +1,10 @@
-"""The crash tests' fault points (pipelines/faults.py): which write, which moment, which occurrence."""
+"""The crash tests' fault points (pipelines/core/faults.py): which write, which moment, which occurrence."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipelines import faults
+from pipelines.core import faults
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pytest
 from silver_frames import silver
 
-from features.build import person_features
+from features.profile import person_features
 from features.catalogue import load_dictionary
 
 FILED = dt.date(2026, 6, 15)

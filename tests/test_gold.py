@@ -10,10 +10,11 @@ from silver_frames import frame, silver
 from tests_paths import ROOT
 
 from features import catalogue
-from features.build import GoldError, build_gold, case_features, debtor_profile, respondents
+from features.profile import case_features, debtor_profile, respondents
+from pipelines.gold.build import GoldError, build_gold
 from features.labels import labels
-from features.quality import gold_suites
-from pipelines import storage
+from pipelines.gold.suites import gold_suites
+from pipelines.core import storage
 from pipelines.quality.layer import check_layer
 
 D = dt.date(2026, 1, 10)                 # filed_on of the label cases; d + H = 2026-07-09

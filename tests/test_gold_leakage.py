@@ -22,16 +22,17 @@ import pytest
 from pyspark.sql import functions as F
 from tests_paths import CONF
 
-from features.build import Silver, build_gold, case_features, debtor_profile, respondents
+from features.profile import Silver, case_features, debtor_profile, respondents
+from pipelines.gold.build import SILVER_TABLES, build_gold, read_silver
 from features.labels import labels
 from features.catalogue import feature_names
-from pipelines import storage
+from pipelines.core import storage
 from pipelines.bronze import ingest
-from pipelines.config import load_settings
-from pipelines.privacy import DEV_SECRET, person_key_of
+from pipelines.core.config import load_settings
+from pipelines.core.privacy import DEV_SECRET, person_key_of
 from pipelines.silver.build import conform
 from pipelines.silver.resolve import resolve_entities
-from pipelines.synthetic import generate
+from synthetic import generate
 
 CUT = dt.date(2026, 11, 2)
 LAST = dt.date(2026, 11, 6)
@@ -98,8 +99,8 @@ def test_features_do_not_change_when_later_batches_arrive(spark, lakes):
 
 def _without_traps(spark, silver: Silver, traps: pd.DataFrame) -> Silver:
     secret = DEV_SECRET.encode()
-    tables = {f: getattr(silver, f) for f in Silver.TABLES}
-    by_table = {v: k for k, v in Silver.TABLES.items()}
+    tables = {f: getattr(silver, f) for f in SILVER_TABLES}
+    by_table = {v: k for k, v in SILVER_TABLES.items()}
     for (dataset, event), rows in traps.groupby(["dataset", "event_column"]):
         field = by_table[dataset.replace("/", "_")]
         parts = rows["record_key"].str.split("|", expand=True)
@@ -146,7 +147,7 @@ def test_removing_the_traps_changes_no_feature(spark, lakes):
     on or after it.
     """
     _, _, full, traps = lakes
-    silver = Silver.read(spark, full)
+    silver = read_silver(spark, full)
     with_traps = _features(spark, full)
     filed = storage.read_delta(spark, full.table("gold", "case_features")).select("case_no", "filed_on").toPandas()
     first_trap = pd.to_datetime(traps["event_date"]).dt.date.min()

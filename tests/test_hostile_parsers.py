@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from pipelines.bronze.landing import Batch, BatchRejected, _parse_manifest
 from pipelines.bronze.read import _decode_header
-from pipelines.contract import load_contract
+from pipelines.core.contract import load_contract
 
 DATASET = load_contract()["finance/balances"]
 BATCH = Batch(DATASET, dt.date(2025, 7, 1), "file:///landing/finance/balances/dt=2025-07-01", True)
@@ -70,7 +70,7 @@ def test_any_header_bytes_parse_or_reject(raw, encoding):
 
 
 def test_a_gzip_head_is_capped_and_garbage_is_a_zlib_error(tmp_path, monkeypatch):
-    from pipelines import storage
+    from pipelines.core import storage
 
     bomb = gzip.compress(b"a," * 5_000_000)                     # 10 MB that compress to about 10 kB
     monkeypatch.setattr(storage, "read_bytes", lambda spark, uri, limit: bomb[:limit])
@@ -81,7 +81,7 @@ def test_a_gzip_head_is_capped_and_garbage_is_a_zlib_error(tmp_path, monkeypatch
 
 
 def test_a_csv_gz_that_is_not_gzip_rejects_its_batch(monkeypatch):
-    from pipelines import storage
+    from pipelines.core import storage
     from pipelines.bronze.read import inspect_csv_headers
 
     entry = storage.FileEntry(name="part-0001.csv.gz", uri=f"{BATCH.uri}/part-0001.csv.gz", is_dir=False,

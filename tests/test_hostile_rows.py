@@ -72,7 +72,7 @@ def _csv_bytes(rows: list[list[str]], encoding: str) -> bytes:
        cut=st.one_of(st.none(), st.floats(0.05, 0.95)), gzip_txns=st.booleans())
 def test_hostile_rows_never_crash_ingest_and_every_row_is_accounted_for(
         spark, tmp_path_factory, persons, txns, persons_encoding, cut, gzip_txns):
-    from pipelines.config import load_settings
+    from pipelines.core.config import load_settings
     from tests_paths import CONF
 
     root = tmp_path_factory.mktemp("hostile")

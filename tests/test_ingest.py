@@ -67,7 +67,7 @@ TXN = {"txn_id": "t1", "account_id": "A1", "booked_at": "2025-06-30T09:30:00+08:
 @pytest.fixture(scope="module")
 def zoo(spark, tmp_path_factory):
     """A landing zone with every fault, ingested once."""
-    from pipelines.config import load_settings
+    from pipelines.core.config import load_settings
     from tests_paths import CONF
 
     root = tmp_path_factory.mktemp("zoo")
@@ -260,7 +260,7 @@ def test_classify_only_windows_rows_that_share_a_key(spark):
     import datetime as dt
 
     from pipelines.bronze.ingest import classify
-    from pipelines.contract import load_contract
+    from pipelines.core.contract import load_contract
 
     day = dt.date(2025, 7, 1)
     rows = [  # account_id, as_of, row_hash, reasons, seq
@@ -287,9 +287,9 @@ def test_classify_only_windows_rows_that_share_a_key(spark):
 def test_nightly_gate_scopes_are_tonights_batches_with_rows_or_else_the_latest(spark, tmp_path):
     import datetime as dt
 
-    from pipelines import storage
+    from pipelines.core import storage
     from pipelines.bronze.ingest import INGEST_LOG_SCHEMA, BatchResult, IngestReport, gate_scopes
-    from pipelines.config import load_settings
+    from pipelines.core.config import load_settings
     from tests_paths import CONF
 
     settings = load_settings(CONF, lake=str(tmp_path / "lake"))
@@ -317,7 +317,7 @@ def test_large_json_amounts_load_exactly(tmp_path, spark):
     """Spark reads a JSON number through a double ("1.757509816E7"); the amount as written must load."""
     from decimal import Decimal
 
-    from pipelines.config import load_settings
+    from pipelines.core.config import load_settings
     from tests_paths import CONF
 
     land = tmp_path / "landing"

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from pipelines.lake_lock import LOCK_FILE, LakeBusy, lake_lock
+from pipelines.core.lock import LOCK_FILE, LakeBusy, lake_lock
 
 NIGHT = dt.date(2026, 11, 6)
 
@@ -79,7 +79,7 @@ def test_no_lock_folder_warns_and_runs(caplog):
 
 
 def test_a_writing_job_exits_7_without_running_while_the_lake_is_locked(tmp_path):
-    from pipelines.runtime import EXIT_BUSY, EXIT_OK, job_parser, run
+    from pipelines.flows.runtime import EXIT_BUSY, EXIT_OK, job_parser, run
     from tests_paths import CONF
 
     ran = []
@@ -93,7 +93,7 @@ def test_a_writing_job_exits_7_without_running_while_the_lake_is_locked(tmp_path
 
 
 def test_the_lock_folder_is_the_lakes_unless_configured(tmp_path):
-    from pipelines.config import ConfigError, load_settings
+    from pipelines.core.config import ConfigError, load_settings
     from tests_paths import CONF
 
     assert load_settings(CONF, lake=str(tmp_path / "lake")).lock_dir() == tmp_path / "lake" / "_locks"
@@ -107,8 +107,8 @@ def test_the_lock_folder_is_the_lakes_unless_configured(tmp_path):
 
 
 def test_a_production_config_without_a_real_secret_refuses_before_writing(tmp_path, monkeypatch):
-    from pipelines.privacy import DEV_SECRET
-    from pipelines.runtime import EXIT_OK, EXIT_USAGE, job_parser, run
+    from pipelines.core.privacy import DEV_SECRET
+    from pipelines.flows.runtime import EXIT_OK, EXIT_USAGE, job_parser, run
     from tests_paths import ROOT
 
     ran = []

@@ -14,7 +14,7 @@ import pytest
 from pyspark.sql import types as T
 from test_ingest import make_id
 
-from pipelines.config import LinkageSettings
+from pipelines.core.config import LinkageSettings
 from pipelines.silver.linkage import family_pairs, link_records
 
 PERSON_SCHEMA = T.StructType([

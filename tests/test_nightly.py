@@ -12,9 +12,9 @@ import pytest
 from tests_paths import CONF
 
 from models.scoring import NoChampion
-from pipelines import nightly
-from pipelines.config import load_settings
-from pipelines.runtime import EXIT_DRIFT, EXIT_NO_MODEL, EXIT_OK, EXIT_QUALITY_FAILED, EXIT_REJECTED
+from pipelines.flows import nightly
+from pipelines.core.config import load_settings
+from pipelines.flows.runtime import EXIT_DRIFT, EXIT_NO_MODEL, EXIT_OK, EXIT_QUALITY_FAILED, EXIT_REJECTED
 
 NIGHT = dt.date(2026, 11, 6)
 

@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 from pyspark.sql import types as T
 
-from pipelines.contract import dataset
+from pipelines.core.contract import dataset
 from pipelines.quality import (
-    Custom, Freshness, GateFailed, Integrity, NotNull, TableSuite, Unique, bronze_suites, run_gate, suites_for,
+    Custom, Freshness, GateFailed, Integrity, NotNull, TableSuite, Unique, run_gate,
 )
+from pipelines.bronze.suites import bronze_suites
+from pipelines.flows.gates import GATES
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_DATE = dt.date(2025, 6, 4)
@@ -190,7 +192,7 @@ def test_context_keeps_results_and_builds_data_docs(good_report, bad_report, gx_
 
 def test_bronze_suites_come_from_the_contract():
     suites = {s.table: s for s in bronze_suites()}
-    assert len(suites) == 14 and suites == {s.table: s for s in suites_for("bronze")}
+    assert len(suites) == 14 and suites == {s.table: s for s in GATES["bronze"].suites()}
     balances_suite = suites["finance_balances"]
     kinds = {type(c).__name__: c for c in balances_suite.checks}
     assert set(kinds["NotNull"].columns) >= {"account_id", "as_of", "balance", "batch_dt"}
@@ -211,13 +213,11 @@ def test_bad_settings_fail_where_declared():
         NotNull("a", severity="fatal")
     with pytest.raises(ValueError, match="share"):
         Integrity("a", "b", at_least=95)
-    with pytest.raises(ValueError, match="no built-in quality suites"):
-        suites_for("gold")
 
 
 def test_job_over_a_delta_lake_exits_0_and_builds_docs(spark, tmp_path, monkeypatch, capsys):
     from jobs import check_quality
-    from pipelines.runtime import run
+    from pipelines.flows.runtime import run
 
     monkeypatch.setattr(check_quality, "build_session", lambda *args, **kwargs: spark)
     lake = tmp_path / "lake"
@@ -232,7 +232,7 @@ def test_job_over_a_delta_lake_exits_0_and_builds_docs(spark, tmp_path, monkeypa
 
 def test_job_exits_4_on_a_critical_failure(spark, bad_report, tmp_path, monkeypatch, capsys):
     from jobs import check_quality
-    from pipelines.runtime import run
+    from pipelines.flows.runtime import run
 
     monkeypatch.setattr(check_quality, "build_session", lambda *args, **kwargs: spark)
     monkeypatch.setattr(check_quality, "check_layer", lambda *args, **kwargs: bad_report)
@@ -243,7 +243,7 @@ def test_job_exits_4_on_a_critical_failure(spark, bad_report, tmp_path, monkeypa
 
 
 def test_job_needs_a_quality_dir_for_a_remote_lake():
-    from pipelines.config import ConfigError
+    from pipelines.core.config import ConfigError
     from pipelines.quality.layer import quality_dir
 
     assert quality_dir("file:///data/lake") == Path("/data/lake/_quality/gx")

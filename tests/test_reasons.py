@@ -11,7 +11,7 @@ import pytest
 
 from features.catalogue import load_dictionary
 from models.reasons import CATEGORY_LABELS, COMBINED_REASONS, contributions, reason_text, top_reasons
-from pipelines.contract import dataset
+from pipelines.core.contract import dataset
 
 FEATURES = ["max_overdue_days_24m", "deposit_total", "divorced_12m", "disposed_to_spouse_value_12m", "cause"]
 CAUSES = ["private_lending", "financial_loan", "sales_contract", "labor", "tort", "other"]

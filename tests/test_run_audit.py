@@ -6,8 +6,8 @@ import getpass
 
 from deltalake import DeltaTable
 
-from pipelines import storage
-from pipelines.runtime import EXIT_FAILURE, EXIT_OK, job_parser, run
+from pipelines.core import storage
+from pipelines.flows.runtime import EXIT_FAILURE, EXIT_OK, job_parser, run
 
 
 def test_each_writing_run_leaves_a_row_with_its_user_exit_and_table_versions(spark, tmp_path, monkeypatch):

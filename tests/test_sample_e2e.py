@@ -21,11 +21,11 @@ from deltalake import DeltaTable
 from pyspark.sql import functions as F
 from tests_paths import CONF, ROOT, SAMPLE
 
-from features.build import build_gold
-from pipelines import storage
+from pipelines.gold.build import build_gold
+from pipelines.core import storage
 from pipelines.bronze import ingest
-from pipelines.config import load_settings
-from pipelines.contract import load_contract
+from pipelines.core.config import load_settings
+from pipelines.core.contract import load_contract
 from pipelines.silver.build import conform
 from pipelines.silver.resolve import resolve_entities
 
@@ -117,7 +117,7 @@ def test_a_second_engine_reads_every_table(lake, spark):
 
 def test_entity_resolution_against_truth(lake):
     from benchmarks.linkage import linkage_quality
-    from pipelines.privacy import resolve_secret
+    from pipelines.core.privacy import resolve_secret
 
     settings, _, _ = lake
     links = DeltaTable(settings.table("silver", "entity_links")).to_pandas(
@@ -211,8 +211,8 @@ def night(trained, spark, tmp_path_factory):
     import os
     import shutil
 
-    from pipelines.config import local_path
-    from pipelines.nightly import run_night
+    from pipelines.core.config import local_path
+    from pipelines.flows.nightly import run_night
 
     settings, _, _ = trained
     before = tmp_path_factory.mktemp("before_night")
@@ -244,7 +244,7 @@ def test_the_night_gates_scores_monitors_and_exports(night, spark):
 
 
 def test_each_court_gets_its_own_cases_with_names_and_masked_ids(night, spark):
-    from pipelines.exports import EXPORT_COLUMNS
+    from pipelines.exports.risk import EXPORT_COLUMNS
 
     settings, report, _ = night
     folder = report.export.folder
@@ -274,7 +274,7 @@ def test_each_court_gets_its_own_cases_with_names_and_masked_ids(night, spark):
 def test_the_watch_flags_the_debtors_whose_assets_reappeared(night):
     """Every planted reappearance (truth/asset_reappearance.csv) is a lead of its case, with its record,
     date and amount, in gold/asset_watch and in its court's 终本案件财产线索 file."""
-    from pipelines.watch import WATCH_FOLDER, WATCH_SHEET
+    from pipelines.exports.watch import WATCH_FOLDER, WATCH_SHEET
 
     settings, report, _ = night
     truth = pd.read_csv(SAMPLE / "truth" / "asset_reappearance.csv", dtype=str)
@@ -304,7 +304,8 @@ def test_the_watch_flags_the_debtors_whose_assets_reappeared(night):
 
 def test_the_watch_is_idempotent(night, spark):
     """Running the watch again for the same date leaves the table's rows and the clerks' files as they were."""
-    from pipelines.watch import WATCH_FOLDER, run_watch
+    from pipelines.exports.watch import WATCH_FOLDER, export_watch
+    from pipelines.gold.watch import run_watch
 
     settings, report, _ = night
     uri = settings.table("gold", "asset_watch")
@@ -312,6 +313,7 @@ def test_the_watch_is_idempotent(night, spark):
     before = DeltaTable(uri).to_pandas().sort_values("case_no").reset_index(drop=True)
     files = {p.name: p.read_bytes() for p in folder.glob("*.csv")}
     again = run_watch(spark, settings)
+    export_watch(spark, settings, LAST_BATCH)
     after = DeltaTable(uri).to_pandas().sort_values("case_no").reset_index(drop=True)
     assert again.cases_with_leads == report.watch.cases_with_leads and len(after) == len(before)
     pd.testing.assert_frame_equal(before.drop(columns=["leads"]), after.drop(columns=["leads"]))
@@ -320,7 +322,7 @@ def test_the_watch_is_idempotent(night, spark):
 
 
 def test_whereabouts_hold_each_courts_own_respondents_and_vanish_when_switched_off(night, spark):
-    from pipelines.whereabouts import WHEREABOUTS_FOLDER, WHEREABOUTS_SHEET, export_whereabouts
+    from pipelines.exports.whereabouts import WHEREABOUTS_FOLDER, WHEREABOUTS_SHEET, export_whereabouts
 
     settings, report, _ = night
     folder = Path(settings.paths.exports) / LAST_BATCH.isoformat() / WHEREABOUTS_FOLDER
@@ -363,8 +365,8 @@ def test_the_night_on_a_standalone_cluster_equals_the_local_one(night, tmp_path)
 
     from crash import differences, lake_content, run_job
 
-    from pipelines.config import local_path
-    from pipelines.standalone import spark_submit_command, standalone_cluster
+    from pipelines.core.config import local_path
+    from tools.standalone import spark_submit_command, standalone_cluster
 
     settings, _, before = night
     exports = tmp_path / "exports"
@@ -413,7 +415,7 @@ def test_the_analyst_notebooks_run_on_the_lake(night):
 
     from notebooks import execute_notebook
 
-    from pipelines.config import local_path
+    from pipelines.core.config import local_path
 
     settings, _, _ = night
     env = {"ZHIXING_LAKE": str(local_path(settings.paths.lake)), "ZHIXING_EXPORTS": settings.paths.exports,
@@ -436,9 +438,9 @@ def test_personal_data_appears_only_where_the_contract_allows(night, captured_lo
 
     from pii_audit import Needles, scan_files, scan_mlflow, scan_tables
 
-    from pipelines.config import local_path
-    from pipelines.privacy import DEV_SECRET
-    from pipelines.whereabouts import WHEREABOUTS_FOLDER
+    from pipelines.core.config import local_path
+    from pipelines.core.privacy import DEV_SECRET
+    from pipelines.exports.whereabouts import WHEREABOUTS_FOLDER
 
     settings, _, _ = night
     root = local_path(settings.paths.lake)

@@ -13,7 +13,7 @@ from tests_paths import CONF
 
 from models.risk_model import RiskModel, design_matrix
 from models.scoring import Champion, band_of, score_cases, score_frame
-from pipelines.config import load_settings
+from pipelines.core.config import load_settings
 
 FEATURES = ["deposit_total", "claim_amount", "cause"]
 D = dt.date

@@ -14,8 +14,8 @@ from test_ingest import PERSON_COLS, WOMAN, make_id, person
 from tests_paths import CONF
 
 from pipelines.bronze import ingest
-from pipelines.config import ConfigError, load_settings
-from pipelines.privacy import DEV_SECRET, person_key_of, pseudonymiser, resolve_secret
+from pipelines.core.config import ConfigError, load_settings
+from pipelines.core.privacy import DEV_SECRET, person_key_of, pseudonymiser, resolve_secret
 from pipelines.silver.build import conform
 from pipelines.silver.conform import conform_records, latest_delivery, scd2_versions
 from pipelines.silver.spec import silver_table, silver_tables
@@ -136,7 +136,7 @@ def _silver_state(spark, settings):
     state = {}
     for table in list(silver_tables().values()):
         uri = settings.table("silver", table.name)
-        from pipelines import storage
+        from pipelines.core import storage
         if storage.delta_exists(spark, uri):
             state[table.name] = storage.read_delta(spark, uri)
     return state

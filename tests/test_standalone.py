@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 
-from pipelines.standalone import DELTA_PACKAGE, spark_submit_command
+from tools.standalone import DELTA_PACKAGE, spark_submit_command
 
 CASES = [
     ["(2025)苏0312执1号", "苏0312", "2025-06-30", "labor", "1000.00", "person"],

@@ -2,7 +2,7 @@
 
 from deltalake import DeltaTable as ArrowDelta
 
-from pipelines import storage
+from pipelines.core import storage
 
 
 def test_compaction_bin_packs_many_small_files_and_keeps_every_row(spark, tmp_path):

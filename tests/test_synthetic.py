@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.synthetic import DATASETS, generate
-from pipelines.synthetic.ids import is_valid_id, is_valid_uscc
+from synthetic import DATASETS, generate
+from synthetic.ids import is_valid_id, is_valid_uscc
 
 PERSONS, SEED = 400, 7
 BACKFILL, DAILY = "2026-10-31", 6

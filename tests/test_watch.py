@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 from silver_frames import silver
 
 from features.watch import all_leads, rank_cases, watch_spine, watched_cases
-from pipelines.config import WatchSettings
+from pipelines.core.config import WatchSettings
 
 T = dt.date(2026, 11, 6)
 D, E, F_, G, S = (name.ljust(64, "0") for name in ("debtor", "empty", "heldatclosure", "small", "spouse"))

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipelines.whereabouts import contact_leads
+from features.whereabouts import contact_leads
 
 T = dt.date(2026, 11, 6)
 P, Q = "p".ljust(64, "0"), "q".ljust(64, "0")

@@ -27,12 +27,12 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from pipelines import storage
+from pipelines.core import storage
 from pipelines.bronze.landing import Batch, BatchRejected, discover_batches
 from pipelines.bronze.read import CsvLayout, block_offsets, inspect_csv_headers, number_rows, read_raw
 from pipelines.bronze.validate import validate_records
-from pipelines.config import Settings
-from pipelines.contract import Dataset, load_contract
+from pipelines.core.config import Settings
+from pipelines.core.contract import Dataset, load_contract
 
 __all__ = ["BatchResult", "IngestReport", "ingest", "gate_scopes", "INGEST_LOG_SCHEMA", "LINEAGE_COLUMNS"]
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from pyspark.sql import SparkSession
 
-from pipelines import storage
-from pipelines.contract import Dataset
+from pipelines.core import storage
+from pipelines.core.contract import Dataset
 
 __all__ = ["Batch", "discover_batches", "BatchRejected"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from pipelines import storage
-from pipelines.config import Settings
-from pipelines.contract import load_contract
+from pipelines.core import storage
+from pipelines.core.config import Settings
+from pipelines.core.contract import load_contract
 
 __all__ = ["quarantine_counts", "quarantine_text"]
 

@@ -24,7 +24,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from pipelines.bronze.rules import DATASET_RULES, id_is_valid, normalise_id, uscc_is_valid
-from pipelines.contract import MONEY, Dataset
+from pipelines.core.contract import MONEY, Dataset
 
 __all__ = ["validate_records", "row_hash", "REASON_CODES"]
 

@@ -1,11 +1,11 @@
 """Data-quality gates: validate a layer's tables with Great Expectations, stop on critical failures.
 
-    report = run_gate(spark, "bronze", tables, run_date, context_dir)
+    report = run_gate(spark, "bronze", tables, run_date, context_dir, suites=bronze_suites())
     print(report.to_text())
     report.raise_if_failed()          # GateFailed names the failed critical expectations
 
 Suites are declared with the typed checks of `pipelines.quality.checks`;
-bronze's are generated from the data contract (`bronze_suites`).
+each layer declares its own (`pipelines/<layer>/suites.py`); `pipelines.flows.gates` names them.
 """
 
 import os
@@ -20,11 +20,9 @@ from pipelines.quality.checks import (  # noqa: E402
 )
 from pipelines.quality.gate import run_gate  # noqa: E402
 from pipelines.quality.report import FailedExpectation, GateFailed, GateReport, TableOutcome  # noqa: E402
-from pipelines.quality.suites import BRONZE_INTEGRITY, bronze_suite, bronze_suites, suites_for  # noqa: E402
 
 __all__ = [
     "run_gate", "GateReport", "GateFailed", "FailedExpectation", "TableOutcome",
     "TableSuite", "Check", "Severity", "Columns", "NotNull", "Unique", "Between", "InSet",
     "Integrity", "Freshness", "RowCountChange", "Custom",
-    "bronze_suites", "bronze_suite", "BRONZE_INTEGRITY", "suites_for",
 ]

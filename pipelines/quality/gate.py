@@ -32,7 +32,6 @@ from pyspark.sql import functions as F
 from pipelines.quality.checks import TableSuite
 from pipelines.quality.expectations import to_expectations, with_derived_columns
 from pipelines.quality.report import FailedExpectation, GateReport, TableOutcome
-from pipelines.quality.suites import suites_for
 
 __all__ = ["run_gate", "open_context"]
 
@@ -186,11 +185,10 @@ def _validate_table(spark: SparkSession, context, layer: str, suite: TableSuite,
 
 
 def run_gate(spark: SparkSession, layer: str, tables: dict[str, DataFrame], run_date: dt.date,
-             context_dir: str | Path, *, suites: Iterable[TableSuite] | None = None,
+             context_dir: str | Path, *, suites: Iterable[TableSuite],
              unexpected_samples: int = 0, scopes: dict[str, str] | None = None) -> GateReport:
     """Validate `tables` (lake table name -> DataFrame) of `layer` against its suites.
 
-    `suites` default to the layer's built-in suites (`suites_for(layer)`).
     Tables with a suite but no DataFrame are reported as not checked; tables
     without a suite serve only as integrity references. Results and Data Docs
     are written under `context_dir`. `unexpected_samples` > 0 keeps that many
@@ -200,7 +198,7 @@ def run_gate(spark: SparkSession, layer: str, tables: dict[str, DataFrame], run_
     match, e.g. tonight's batches; the row-count check still reads the whole table.
     """
     started = time.monotonic()
-    suites = list(suites) if suites is not None else suites_for(layer)
+    suites = list(suites)
     context = open_context(context_dir)
     run_id = RunIdentifier(run_name=f"{layer}-{run_date.isoformat()}", run_time=dt.datetime.now(dt.timezone.utc))
     report = GateReport(layer=layer, run_date=run_date)

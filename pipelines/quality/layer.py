@@ -9,8 +9,8 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from pipelines import storage
-from pipelines.config import ConfigError, Settings, local_path
+from pipelines.core import storage
+from pipelines.core.config import ConfigError, Settings, local_path
 from pipelines.quality.checks import TableSuite
 from pipelines.quality.gate import run_gate
 from pipelines.quality.report import GateReport

@@ -23,9 +23,9 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from pipelines import storage
-from pipelines.config import Settings
-from pipelines.privacy import pseudonymiser, resolve_secret
+from pipelines.core import storage
+from pipelines.core.config import Settings
+from pipelines.core.privacy import pseudonymiser, resolve_secret
 from pipelines.silver.conform import conform_records, latest_delivery, scd2_versions
 from pipelines.silver.spec import SilverTable, silver_tables
 

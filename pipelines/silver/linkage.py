@@ -41,7 +41,7 @@ from typing import NamedTuple
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from pipelines.config import LinkageSettings
+from pipelines.core.config import LinkageSettings
 from pipelines.silver.conform import latest_delivery
 
 __all__ = ["LINK_COLUMNS", "link_records", "order_records", "social_records", "family_pairs",

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 
-from pipelines import storage
-from pipelines.config import Settings
+from pipelines.core import storage
+from pipelines.core.config import Settings
 from pipelines.silver.linkage import family_pairs, link_records, order_records, social_records
 
 __all__ = ["resolve_entities", "LINKED_TABLES"]

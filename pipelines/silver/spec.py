@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipelines.contract import Dataset, load_contract
+from pipelines.core.contract import Dataset, load_contract
 
 __all__ = ["SilverTable", "silver_tables", "silver_table", "key_column_name"]
 

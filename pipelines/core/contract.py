@@ -17,7 +17,7 @@ from pyspark.sql import types as T
 
 __all__ = ["Column", "Dataset", "CONTRACT_FILE", "load_contract", "dataset"]
 
-CONTRACT_FILE = Path(__file__).resolve().parents[1] / "conf" / "contract.yaml"
+CONTRACT_FILE = Path(__file__).resolve().parents[2] / "conf" / "contract.yaml"
 
 ColumnType = Literal["id", "uscc_or_id", "string", "enum", "date", "timestamp", "money", "integer"]
 _TYPES = set(ColumnType.__args__)  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ lie strictly before the filing date. A value of 0 would mean a leak.
 from __future__ import annotations
 
 from features.catalogue import Feature, load_dictionary
-from pipelines.contract import dataset
+from pipelines.core.contract import dataset
 from pipelines.quality import Between, Columns, InSet, Integrity, NotNull, TableSuite, Unique
 from pipelines.quality.checks import Check
 

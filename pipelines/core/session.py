@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from pipelines.config import SparkSettings
+from pipelines.core.config import SparkSettings
 
 __all__ = ["build_session", "delta_jar_files", "launched_by_spark_submit"]
 

@@ -1,4 +1,4 @@
-"""The built-in suites: bronze, generated from the data contract.
+"""Bronze's quality suites, generated from the data contract.
 
 Bronze has already quarantined rows that break the contract, so a failing
 bronze expectation means the ingest itself is wrong, or a source stopped,
@@ -11,15 +11,15 @@ i.e. on (batch_dt, *key).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from pipelines.bronze.ingest import LINEAGE_COLUMNS
-from pipelines.contract import Dataset, load_contract
+from pipelines.core.contract import Dataset, load_contract
 from pipelines.quality.checks import (
     Between, Check, Columns, Freshness, InSet, Integrity, NotNull, RowCountChange, TableSuite, Unique,
 )
 
-__all__ = ["BRONZE_INTEGRITY", "bronze_suite", "bronze_suites", "suites_for"]
+__all__ = ["BRONZE_INTEGRITY", "bronze_suite", "bronze_suites"]
 
 # Lineage columns whose type the ingest fixes; the others are not worth pinning.
 _LINEAGE_TYPES = {"batch_dt": "DateType", "ingested_at": "TimestampType", "row_hash": "LongType"}
@@ -74,13 +74,3 @@ def bronze_suites(*, freshness_days: int = 3, row_count_factor: float = 10.0, ro
                          row_count_min_rows=row_count_min_rows, integrity=integrity.get(ds.table_name, ()))
             for ds in load_contract().values()]
 
-
-_BUILT_IN: dict[str, Callable[[], list[TableSuite]]] = {"bronze": bronze_suites}
-
-
-def suites_for(layer: str) -> list[TableSuite]:
-    """The built-in suites of a layer. Later layers pass their own to `run_gate(suites=...)`."""
-    if layer not in _BUILT_IN:
-        raise ValueError(f"no built-in quality suites for layer {layer!r} (have {sorted(_BUILT_IN)}); "
-                         "pass suites=[TableSuite(...), ...]")
-    return _BUILT_IN[layer]()

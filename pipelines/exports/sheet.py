@@ -1,8 +1,7 @@
-"""The filing clerks' nightly export: one CSV and one XLSX per court, and a Markdown summary.
+"""The one writer of court files: a `Sheet` rendered as CSV and XLSX, one pair per court.
 
-Pure pandas and openpyxl, no Spark. The scoring job hands over a small pandas frame of
-tonight's scored cases (one row per case); this module turns it into files a clerk opens in
-Excel. Three properties matter more than looks:
+Pure pandas and openpyxl, no Spark. Every file a clerk opens (the risk files, the
+asset watch's, the whereabouts') is written here. Three properties matter more than looks:
 
 * formula injection: a text cell that a spreadsheet would read as a formula gets a leading
   apostrophe (OWASP "CSV injection"), and XLSX text cells are typed as strings;
@@ -26,7 +25,7 @@ import secrets
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -36,23 +35,12 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from models.metrics import BANDS
-
-__all__ = [
-    "EXPORT_COLUMNS", "INPUT_COLUMNS", "BANDS", "SHEET_NAME", "Sheet", "CLERK_SHEET",
-    "clerk_table", "neutralised", "to_csv_bytes", "to_xlsx_bytes", "safe_file_stem",
-    "write_text_atomic", "write_court_exports", "write_court_files", "nightly_summary",
-]
+__all__ = ["Sheet", "neutralised", "to_csv_bytes", "to_xlsx_bytes", "safe_file_stem", "write_text_atomic",
+           "write_court_files"]
 
 log = logging.getLogger(__name__)
 
-EXPORT_COLUMNS = ["案号", "立案日期", "被执行人", "证件号码(脱敏)", "执行标的", "风险概率", "风险等级", "主要风险因素"]
-INPUT_COLUMNS = ["case_no", "court_code", "filed_on", "respondent_names", "masked_ids",
-                 "claim_amount", "probability", "band", "reasons"]
-DRIFT_COLUMNS = ["scope", "feature", "psi", "level", "n_cases"]
-SHEET_NAME = "风险评估"
 
-_NUMBER_FORMATS = {"执行标的": "#,##0.00", "风险概率": "0.0%"}
 # OWASP CSV-injection advice: Excel, LibreOffice and Sheets evaluate a cell starting with these.
 _FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # XML 1.0 cannot hold these (openpyxl raises IllegalCharacterError) and UTF-8 cannot encode lone
@@ -65,55 +53,6 @@ _STEM_MAX_BYTES = 180
 _EXPORT_SUFFIXES = (".csv", ".xlsx")
 
 
-# --- the table a clerk sees -------------------------------------------------------------------
-
-def clerk_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Tonight's cases with the Chinese headers, riskiest first, every text cell formula-safe."""
-    rows = _checked(rows)
-    probability = _probabilities(rows)
-    table = pd.DataFrame({
-        "案号": [_text(v) for v in rows["case_no"]],
-        "立案日期": [_date_text(v) for v in rows["filed_on"]],
-        "被执行人": [_joined(v, "、") for v in rows["respondent_names"]],
-        "证件号码(脱敏)": [_joined(v, "、") for v in rows["masked_ids"]],
-        "执行标的": [_amount(v) for v in rows["claim_amount"]],
-        "风险概率": probability.to_numpy(dtype=float),
-        "风险等级": [_text(v) for v in rows["band"]],
-        "主要风险因素": [_joined(v, "；") for v in rows["reasons"]],
-    }, columns=EXPORT_COLUMNS)
-    order = pd.DataFrame({
-        "p": table["风险概率"],
-        "date": table["立案日期"].where(table["立案日期"] != "", None),
-        "case_no": table["案号"],
-    })
-    # Lexsort over several keys is stable, so full ties keep the input order.
-    ranked = order.sort_values(["p", "date", "case_no"], ascending=[False, True, True], na_position="last").index
-    table = table.loc[ranked].reset_index(drop=True)
-    for column in EXPORT_COLUMNS:
-        if column not in _NUMBER_FORMATS:
-            table[column] = table[column].map(neutralised)
-    return table
-
-
-def _checked(rows: pd.DataFrame) -> pd.DataFrame:
-    """The input frame, or a ValueError naming what is wrong with it."""
-    missing = [c for c in INPUT_COLUMNS if c not in rows.columns]
-    if missing and len(rows):
-        raise ValueError(f"scored rows lack columns: {missing}")
-    if missing:  # a night without cases may arrive as a bare DataFrame()
-        rows = rows.reindex(columns=[*rows.columns, *missing])
-    bad_bands = sorted({str(b) for b in rows["band"] if b not in BANDS})
-    if bad_bands:
-        raise ValueError(f"band must be one of {list(BANDS)}; got {bad_bands}")
-    return rows
-
-
-def _probabilities(rows: pd.DataFrame) -> pd.Series:
-    probability = pd.to_numeric(rows["probability"], errors="raise").astype(float)
-    outside = probability.notna() & ~probability.between(0.0, 1.0)
-    if outside.any():
-        raise ValueError(f"probability outside [0, 1] for cases {list(rows.loc[outside, 'case_no'])[:5]}")
-    return probability
 
 
 def neutralised(text: str) -> str:
@@ -184,9 +123,6 @@ class Sheet:
     file_suffix: str = ""        # "<court stem><suffix>.csv"
 
 
-CLERK_SHEET = Sheet(SHEET_NAME, tuple(EXPORT_COLUMNS), _NUMBER_FORMATS)
-
-
 def _number_text(value, number_format: str, grouped: bool = False) -> str:
     """A number as the CSV (or Excel, `grouped`) shows it under its format."""
     if _is_missing(value):
@@ -198,7 +134,7 @@ def _number_text(value, number_format: str, grouped: bool = False) -> str:
     return f"{int(value)}"
 
 
-def to_csv_bytes(table: pd.DataFrame, sheet: Sheet = CLERK_SHEET) -> bytes:
+def to_csv_bytes(table: pd.DataFrame, sheet: Sheet) -> bytes:
     """A court table as RFC 4180 CSV in UTF-8 with a BOM (without it Excel garbles Chinese)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -212,7 +148,7 @@ def to_csv_bytes(table: pd.DataFrame, sheet: Sheet = CLERK_SHEET) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def to_xlsx_bytes(table: pd.DataFrame, sheet: Sheet = CLERK_SHEET) -> bytes:
+def to_xlsx_bytes(table: pd.DataFrame, sheet: Sheet) -> bytes:
     """A court table as one XLSX sheet: bold frozen header, filter, number formats, text as strings."""
     workbook = Workbook()
     worksheet = workbook.active
@@ -308,20 +244,6 @@ def _write_bytes_atomic(path: Path, data: bytes) -> Path:
     return path
 
 
-def write_court_exports(rows: pd.DataFrame, folder: Path, courts: Iterable[str]) -> dict[str, dict[str, Path]]:
-    """Write `<stem>.csv` and `<stem>.xlsx` per court and remove the night's other exports.
-
-    Courts are `courts` together with those in `rows`; a court without cases tonight gets
-    header-only files. Returns {court code: {"csv": path, "xlsx": path}}.
-    """
-    if isinstance(courts, (str, bytes)):
-        raise TypeError("courts must be an iterable of court codes, not a single string")
-    rows = _checked(rows)
-    codes = _court_codes(rows)
-    tables = {court: clerk_table(rows[(codes == court).to_numpy()]) for court in sorted({*courts, *codes})}
-    return write_court_files(tables, folder, CLERK_SHEET)
-
-
 def write_court_files(tables: Mapping[str, pd.DataFrame], folder: Path, sheet: Sheet) -> dict[str, dict[str, Path]]:
     """Write one CSV and one XLSX per court (`<stem><suffix>.csv|.xlsx`) and remove the folder's other exports.
 
@@ -352,13 +274,6 @@ def write_court_files(tables: Mapping[str, pd.DataFrame], folder: Path, sheet: S
     return written
 
 
-def _court_codes(rows: pd.DataFrame) -> pd.Series:
-    is_bad = ~rows["court_code"].map(lambda code: isinstance(code, str))
-    if is_bad.any():
-        raise ValueError(f"court_code missing or not text for cases {list(rows.loc[is_bad, 'case_no'])[:5]}")
-    return rows["court_code"].astype(object)
-
-
 def _inside(root: Path, name: str) -> Path:
     """root/name, or a ValueError when it would land anywhere but directly in root."""
     target = root / name
@@ -381,92 +296,5 @@ def _remove_stale_exports(root: Path, kept_casefolded: set[str]) -> list[Path]:
     return removed
 
 
-# --- the nightly summary ----------------------------------------------------------------------
-
-def nightly_summary(run_date: dt.date | str, rows: pd.DataFrame, drift: pd.DataFrame | None,
-                    notes: list[str]) -> str:
-    """Markdown for the night: cases per court and band, the commonest reasons, drift, notes."""
-    rows = _checked(rows)
-    label = run_date.isoformat() if isinstance(run_date, dt.date) else _md_text(run_date)
-    lines = [f"# 执行风险夜间汇总 Nightly risk summary — {label}", ""]
-    if rows.empty:
-        lines += ["今晚没有新立案的案件 — no new cases were filed tonight (0 cases scored).", ""]
-    else:
-        lines += [f"列入本院文件的新立案案件 Cases in the clerks' files: **{len(rows)}**", ""]
-        lines += _band_section(rows) + _reason_section(rows)
-    lines += _drift_section(drift) + _notes_section(notes or [])
-    return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _band_section(rows: pd.DataFrame) -> list[str]:
-    counts = Counter(zip(_court_codes(rows), rows["band"]))
-    lines = ["## 各法院风险等级 Cases by court and band", "",
-             "| 法院 court | 高 | 中 | 低 | 合计 |", "|---|---:|---:|---:|---:|"]
-    for court in sorted(set(_court_codes(rows))):
-        per_band = [counts[(court, band)] for band in BANDS]
-        lines.append(f"| {_md_text(court) or '（空）'} | " + " | ".join(map(str, per_band)) + f" | {sum(per_band)} |")
-    totals = [sum(n for (_, band), n in counts.items() if band == b) for b in BANDS]
-    lines += ["| **合计** | " + " | ".join(map(str, totals)) + f" | {sum(totals)} |", ""]
-    return lines
-
-
-def _reason_section(rows: pd.DataFrame) -> list[str]:
-    """The ten commonest feature phrases: "银行存款总额：3.2万元" counts as "银行存款总额"."""
-    phrases: Counter[str] = Counter()
-    for reasons in rows["reasons"]:
-        if _is_missing(reasons):
-            continue
-        for reason in [reasons] if isinstance(reasons, str) else reasons:
-            phrase = "" if _is_missing(reason) else str(reason).split("：", 1)[0].strip()
-            if phrase:
-                phrases[phrase] += 1
-    lines = ["## 今晚主要风险因素 Top reasons tonight", ""]
-    if not phrases:
-        return lines + ["（今晚的案件没有风险因素）", ""]
-    lines += ["| # | 风险因素 reason | 次数 count |", "|---:|---|---:|"]
-    top = sorted(phrases.items(), key=lambda item: (-item[1], item[0]))[:10]
-    lines += [f"| {rank} | {_md_text(phrase)} | {n} |" for rank, (phrase, n) in enumerate(top, start=1)]
-    return lines + [""]
-
-
-def _drift_section(drift: pd.DataFrame | None) -> list[str]:
-    lines = ["## 特征漂移 Drift (PSI)", ""]
-    if drift is None:
-        return lines + ["（未运行漂移检查 — no drift check ran）", ""]
-    missing = [c for c in DRIFT_COLUMNS if c not in drift.columns]
-    if missing:
-        raise ValueError(f"drift frame lacks columns: {missing}")
-    if drift.empty:
-        return lines + ["（无漂移结果 — no drift results）", ""]
-    ordered = (drift.assign(psi_value=pd.to_numeric(drift["psi"], errors="coerce"),
-                            scope_text=drift["scope"].astype(str), feature_text=drift["feature"].astype(str))
-               .sort_values(["psi_value", "scope_text", "feature_text"], ascending=[False, True, True],
-                            na_position="last"))
-    shifted = ordered[ordered["level"] == "shift"]
-    if len(shifted):
-        names = "、".join(f"{_md_text(r.feature)} ({_md_text(r.scope)})" for r in shifted.itertuples())
-        lines += [f"⚠️ **SHIFT** — {len(shifted)} 个特征分布显著漂移 features shifted: {names}", ""]
-    lines += ["| 范围 scope | 特征 feature | PSI | 等级 level | 案件数 cases |", "|---|---|---:|---|---:|"]
-    for r in ordered.itertuples():
-        psi = "—" if _is_missing(r.psi_value) else f"{r.psi_value:.3f}"
-        level = "**SHIFT**" if r.level == "shift" else _md_text(r.level)
-        cases = "—" if _is_missing(r.n_cases) else str(int(r.n_cases))
-        lines.append(f"| {_md_text(r.scope)} | {_md_text(r.feature)} | {psi} | {level} | {cases} |")
-    return lines + [""]
-
-
-def _notes_section(notes: list[str]) -> list[str]:
-    lines = ["## 备注 Notes", ""]
-    return lines + ([f"- {_md_text(note)}" for note in notes] or ["（无）"]) + [""]
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&~#])")
-_MD_LIST_START = re.compile(r"^(\d+)([.)])|^([+\-=])")
-
-
-def _md_text(value) -> str:
-    """Any text as one line of literal Markdown: court codes and notes are data, not markup."""
-    text = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in _text(value))
-    text = _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
-    # A leading "-", "+" or "1." would start a nested list inside a bullet.
-    return _MD_LIST_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}" if m.group(1) else f"\\{m.group(3)}", text)

@@ -5,7 +5,7 @@ name as the court's own party record has it, and the ID masked to its first 6
 and last 4 characters. Those come from `bronze/court_parties` (the latest
 delivery of each party, in the order the parties were delivered, as gold's
 respondent numbers are). The masking happens in Spark: a full ID number never
-reaches the driver. Writing the files is `pipelines.exports`.
+reaches the driver. Writing the files is `pipelines.exports.sheet`.
 """
 
 from __future__ import annotations
@@ -13,24 +13,84 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from pipelines import storage
-from pipelines.bronze.rules import normalise_id
-from pipelines.config import Settings
-from pipelines.exports import nightly_summary, write_court_exports, write_text_atomic
-from pipelines.silver.conform import latest_delivery
+from pipelines.core import storage
+from pipelines.core.config import Settings
+from pipelines.exports.courts import by_court, court_codes, night_folder
+from pipelines.exports.identities import respondents_of
+from pipelines.exports.scored import INPUT_COLUMNS, checked, court_codes_of
+from pipelines.exports.summary import nightly_summary
+from pipelines.exports.sheet import (Sheet, _amount, _date_text, _joined, _text, neutralised,
+                                     write_court_files, write_text_atomic)
 
-__all__ = ["ExportReport", "masked_id", "respondents_of", "respondent_identities", "court_codes", "by_court", "export_rows",
-           "export_night",
-           "night_folder"]
+__all__ = ["EXPORT_COLUMNS", "INPUT_COLUMNS", "SHEET_NAME", "CLERK_SHEET", "ExportReport", "clerk_table",
+           "write_court_exports", "export_rows", "export_night"]
 
 log = logging.getLogger(__name__)
+
+EXPORT_COLUMNS = ["案号", "立案日期", "被执行人", "证件号码(脱敏)", "执行标的", "风险概率", "风险等级", "主要风险因素"]
+
+
+SHEET_NAME = "风险评估"
+
+_NUMBER_FORMATS = {"执行标的": "#,##0.00", "风险概率": "0.0%"}
+
+def clerk_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Tonight's cases with the Chinese headers, riskiest first, every text cell formula-safe."""
+    rows = checked(rows, [c for c in INPUT_COLUMNS if c != "court_code"])   # one court's rows, split by by_court
+    probability = _probabilities(rows)
+    table = pd.DataFrame({
+        "案号": [_text(v) for v in rows["case_no"]],
+        "立案日期": [_date_text(v) for v in rows["filed_on"]],
+        "被执行人": [_joined(v, "、") for v in rows["respondent_names"]],
+        "证件号码(脱敏)": [_joined(v, "、") for v in rows["masked_ids"]],
+        "执行标的": [_amount(v) for v in rows["claim_amount"]],
+        "风险概率": probability.to_numpy(dtype=float),
+        "风险等级": [_text(v) for v in rows["band"]],
+        "主要风险因素": [_joined(v, "；") for v in rows["reasons"]],
+    }, columns=EXPORT_COLUMNS)
+    order = pd.DataFrame({
+        "p": table["风险概率"],
+        "date": table["立案日期"].where(table["立案日期"] != "", None),
+        "case_no": table["案号"],
+    })
+    # Lexsort over several keys is stable, so full ties keep the input order.
+    ranked = order.sort_values(["p", "date", "case_no"], ascending=[False, True, True], na_position="last").index
+    table = table.loc[ranked].reset_index(drop=True)
+    for column in EXPORT_COLUMNS:
+        if column not in _NUMBER_FORMATS:
+            table[column] = table[column].map(neutralised)
+    return table
+
+
+def _probabilities(rows: pd.DataFrame) -> pd.Series:
+    probability = pd.to_numeric(rows["probability"], errors="raise").astype(float)
+    outside = probability.notna() & ~probability.between(0.0, 1.0)
+    if outside.any():
+        raise ValueError(f"probability outside [0, 1] for cases {list(rows.loc[outside, 'case_no'])[:5]}")
+    return probability
+
+CLERK_SHEET = Sheet(SHEET_NAME, tuple(EXPORT_COLUMNS), _NUMBER_FORMATS)
+
+def write_court_exports(rows: pd.DataFrame, folder: Path, courts: Iterable[str]) -> dict[str, dict[str, Path]]:
+    """Write `<stem>.csv` and `<stem>.xlsx` per court and remove the night's other exports.
+
+    Courts are `courts` together with those in `rows`; a court without cases tonight gets
+    header-only files. Returns {court code: {"csv": path, "xlsx": path}}.
+    """
+    if isinstance(courts, (str, bytes)):
+        raise TypeError("courts must be an iterable of court codes, not a single string")
+    rows = checked(rows)
+    court_codes_of(rows)
+    tables = {court: clerk_table(court_rows) for court, court_rows in by_court(rows, list(courts)).items()}
+    return write_court_files(tables, folder, CLERK_SHEET)
 
 
 @dataclass
@@ -50,59 +110,6 @@ class ExportReport:
             text += (f"; {self.backlog_not_exported} back-log case(s) filed earlier were scored but are not in "
                      "the clerks' files (export.max_age_days)")
         return text
-
-
-def masked_id(id_number: Column) -> Column:
-    """First 6 and last 4 characters, the rest as '*' (contract section 5)."""
-    value = normalise_id(id_number)
-    hidden = F.greatest(F.length(value) - F.lit(10), F.lit(0))
-    return F.concat(F.substring(value, 1, 6), F.repeat(F.lit("*"), hidden), F.substring(value, -4, 4))
-
-
-def respondents_of(cases: DataFrame, parties: DataFrame) -> DataFrame:
-    """(case_no, respondent_names, masked_ids): bronze party rows, latest delivery, in delivery order."""
-    rows = parties.where(F.col("role") == "respondent").join(cases.select("case_no").distinct(), "case_no") \
-        .withColumn("_id", normalise_id(F.col("id_number")))
-    latest = latest_delivery(rows, ("case_no", "role", "_id"), batch_column="batch_dt")
-    ordered = F.array_sort(F.collect_list(F.struct(
-        F.col("batch_dt").alias("b"), F.col("source_file").alias("f"), F.col("source_row").alias("r"),
-        F.col("name").alias("name"), masked_id(F.col("_id")).alias("masked"))))
-    return latest.groupBy("case_no").agg(ordered.alias("_r")).select(
-        "case_no", F.col("_r.name").alias("respondent_names"), F.col("_r.masked").alias("masked_ids"))
-
-
-def respondent_identities(spark: SparkSession, settings: Settings, cases: DataFrame) -> DataFrame:
-    """(case_no, person_key, respondent_no, name, masked_id) of the cases' respondents.
-
-    Silver's party row gives the key (and gold's respondent order); its lineage leads to the
-    bronze row that holds the name and the ID, which is masked here, in Spark.
-    """
-    silver = storage.read_delta(spark, settings.table("silver", "court_parties")) \
-        .where((F.col("role") == "respondent") & F.col("party_key").isNotNull()) \
-        .join(cases.select("case_no").distinct(), "case_no")
-    bronze = storage.read_delta(spark, settings.table("bronze", "court_parties")).select(
-        F.col("batch_dt").alias("source_batch_dt"), "source_file", "source_row", "name",
-        masked_id(F.col("id_number")).alias("masked_id"))
-    order = Window.partitionBy("case_no").orderBy("source_batch_dt", "source_file", "source_row", "party_key")
-    return silver.join(bronze, ["source_batch_dt", "source_file", "source_row"], "left").select(
-        "case_no", F.col("party_key").alias("person_key"), F.row_number().over(order).alias("respondent_no"),
-        "name", "masked_id")
-
-
-def court_codes(spark: SparkSession, settings: Settings) -> list[str]:
-    """Every court silver knows: each gets its files every night, header-only when it has nothing."""
-    return sorted(r[0] for r in storage.read_delta(spark, settings.table("silver", "court_cases"))
-                  .select("court_code").distinct().collect())
-
-
-def by_court(rows: pd.DataFrame, courts: list[str]) -> dict[str, pd.DataFrame]:
-    """{court: its rows without `court_code`} for `courts` and every court in `rows`."""
-    return {court: rows[rows["court_code"] == court].drop(columns=["court_code"]).reset_index(drop=True)
-            for court in sorted({*courts, *rows["court_code"]})}
-
-
-def night_folder(settings: Settings, run_date: dt.date) -> Path:
-    return Path(settings.paths.exports) / run_date.isoformat()
 
 
 def export_rows(spark: SparkSession, settings: Settings, run_date: dt.date) -> tuple[pd.DataFrame, int]:

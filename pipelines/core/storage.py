@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from pipelines import faults
+from pipelines.core import faults
 
 __all__ = [
     "FileEntry", "list_dir", "exists", "read_bytes", "read_head",

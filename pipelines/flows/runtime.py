@@ -8,7 +8,7 @@ Exit codes (documented in the README for schedulers):
     4  a critical data-quality expectation failed; nothing downstream was written
     5  the population has shifted (drift PSI at or above monitor.shift) and monitor.fail_on_shift is set
     6  no champion model in the registry: nothing was scored
-    7  another job holds the lake's run lock: this one did nothing (pipelines/lake_lock.py)
+    7  another job holds the lake's run lock: this one did nothing (pipelines/core/lock.py)
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import sys
 import time
 from collections.abc import Callable
 
-from pipelines.config import ConfigError, Settings, load_settings
-from pipelines.lake_lock import LakeBusy, lake_lock
-from pipelines.privacy import resolve_secret
+from pipelines.core.config import ConfigError, Settings, load_settings
+from pipelines.core.lock import LakeBusy, lake_lock
+from pipelines.core.privacy import resolve_secret
 
 __all__ = ["EXIT_OK", "EXIT_FAILURE", "EXIT_USAGE", "EXIT_REJECTED", "EXIT_QUALITY_FAILED", "EXIT_DRIFT", "EXIT_NO_MODEL",
            "EXIT_BUSY", "job_parser", "settings_from_args", "run"]
@@ -69,7 +69,7 @@ def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentPars
 
     A job that writes to the lake names itself in `writes`: it checks the pseudonymisation secret
     first (contract section 5), runs holding the lake's run lock, and leaves a row in the run
-    audit (`monitor/runs`, pipelines/run_audit.py) however it ends.
+    audit (`monitor/runs`, pipelines/flows/audit.py) however it ends.
     """
     configure_logging()
     argv = sys.argv[1:] if argv is None else argv
@@ -104,7 +104,7 @@ def _audit(settings: Settings, job: str, argv: list[str], started_at: dt.datetim
     """The run's audit row, through the session the job built; a job that never built one has no row."""
     from pyspark.sql import SparkSession
 
-    from pipelines.run_audit import record_run
+    from pipelines.flows.audit import record_run
 
     spark = SparkSession.getActiveSession()
     if spark is None:

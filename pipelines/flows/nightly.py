@@ -9,7 +9,7 @@ batches it already holds, conform and gold take only what they have not seen,
 scoring replaces the night's rows, monitoring replaces the night's drift rows
 and the export rewrites the night's folder. Each stage logs its rows and
 seconds; `NightReport.exit_code` says how the night went (codes in
-`pipelines.runtime`).
+`pipelines.flows.runtime`).
 """
 
 from __future__ import annotations
@@ -23,23 +23,22 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
-from features.build import build_gold
-from features.quality import gold_suites, watch_suites
+from pipelines.gold.build import build_gold
 from models.monitor import DriftReport, monitor
 from models.scoring import NoChampion, load_champion, score_cases
 from models.train import tracking_uri, train
 from pipelines.bronze import ingest
 from pipelines.bronze.ingest import gate_scopes
-from pipelines.clerk_export import ExportReport, export_night
-from pipelines.config import Settings
-from pipelines.quality import bronze_suites
+from pipelines.exports.risk import ExportReport, export_night
+from pipelines.core.config import Settings
+from pipelines.flows.gates import GATES
 from pipelines.quality.layer import check_layer
-from pipelines.runtime import EXIT_DRIFT, EXIT_NO_MODEL, EXIT_OK, EXIT_QUALITY_FAILED, EXIT_REJECTED
+from pipelines.flows.runtime import EXIT_DRIFT, EXIT_NO_MODEL, EXIT_OK, EXIT_QUALITY_FAILED, EXIT_REJECTED
 from pipelines.silver.build import conform
-from pipelines.silver.quality import silver_suites
 from pipelines.silver.resolve import resolve_entities
-from pipelines.watch import WatchReport, export_watch, run_watch, watch_due
-from pipelines.whereabouts import WhereaboutsReport, export_whereabouts
+from pipelines.exports.watch import export_watch
+from pipelines.gold.watch import WatchReport, run_watch, watch_due
+from pipelines.exports.whereabouts import WhereaboutsReport, export_whereabouts
 
 __all__ = ["NightReport", "StageResult", "run_night"]
 
@@ -92,16 +91,18 @@ class _Night:
         self.report.stages.append(StageResult(name, count, seconds, detail(result)))
         return result
 
-    def gate(self, spark: SparkSession, settings: Settings, layer: str, suites, run_date: dt.date,
-             scopes: dict[str, str] | None = None, name: str | None = None) -> bool:
-        gate = self.stage(name or f"gate {layer}",
-                          lambda: check_layer(spark, settings, layer, suites(), run_date=run_date, scopes=scopes),
-                          lambda g: sum(t.rows for t in g.tables))
-        if not gate.success:
+    def gate(self, spark: SparkSession, settings: Settings, name: str, run_date: dt.date,
+             scopes: dict[str, str] | None = None) -> bool:
+        gate = GATES[name]
+        report = self.stage(f"gate {name}",
+                            lambda: check_layer(spark, settings, gate.layer, gate.suites(), run_date=run_date,
+                                                scopes=scopes),
+                            lambda g: sum(t.rows for t in g.tables))
+        if not report.success:
             self.report.exit_code = EXIT_QUALITY_FAILED
-            self.report.messages.append(f"the {layer} quality gate failed: nothing downstream of {layer} was "
+            self.report.messages.append(f"the {name} quality gate failed: nothing downstream of {gate.layer} was "
                                         "written tonight; see the Data Docs, fix the source, re-run the night")
-        return gate.success
+        return report.success
 
 
 def run_night(spark: SparkSession, settings: Settings, retrain: bool = False, full_rebuild: bool = False,
@@ -119,19 +120,18 @@ def run_night(spark: SparkSession, settings: Settings, retrain: bool = False, fu
         report.messages.append("rejected source batch(es), not loaded (the rest of the night went on): "
                                + "; ".join(f"{b.dataset} dt={b.batch_dt}: {b.reason_code}" for b in ingested.rejected))
     # Bronze rows never change after their night: the gate checks tonight's batches (see gate_scopes).
-    if not night.gate(spark, settings, "bronze", bronze_suites, run_date, gate_scopes(spark, settings, ingested)):
+    if not night.gate(spark, settings, "bronze", run_date, gate_scopes(spark, settings, ingested)):
         return report
     night.stage("conform", lambda: conform(spark, settings, link=resolve_entities), lambda r: sum(r.tables.values()))
-    if not night.gate(spark, settings, "silver", silver_suites, run_date):
+    if not night.gate(spark, settings, "silver", run_date):
         return report
     night.stage("features", lambda: build_gold(spark, settings, full_rebuild=full_rebuild), lambda r: r.new_cases)
-    if not night.gate(spark, settings, "gold", gold_suites, run_date):
+    if not night.gate(spark, settings, "gold", run_date):
         return report
     if watch if watch is not None else watch_due(spark, settings, run_date):
-        report.watch = night.stage("watch", lambda: run_watch(spark, settings, export=False),
+        report.watch = night.stage("watch", lambda: run_watch(spark, settings),
                                    lambda r: r.cases_with_leads)
-        if not night.gate(spark, settings, "gold", watch_suites, run_date, {"asset_watch": f"run_date = '{run_date}'"},
-                          name="gate watch"):
+        if not night.gate(spark, settings, "watch", run_date, {"asset_watch": f"run_date = '{run_date}'"}):
             return report
         night.stage("watch export", lambda: export_watch(spark, settings, run_date), lambda r: len(r[1]),
                     lambda r: f"{len(r[1])} court files in {r[0]}")

@@ -1,6 +1,6 @@
 """The lake an analyst or a notebook works on, found from environment variables.
 
-    from pipelines.workspace import workspace
+    from tools.workspace import workspace
 
     ws = workspace()                                   # the demo lake unless ZHIXING_LAKE says otherwise
     night = ws.latest_run_date()                       # the last night scored, or None
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines.config import Settings, load_settings, local_path
+from pipelines.core.config import Settings, load_settings, local_path
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -98,7 +98,7 @@ class Workspace:
     def spark(self) -> SparkSession:
         """One small local Delta-enabled session (2 cores, 2g, UI off, Arrow for `toPandas`), built on first use and reused."""
         if self._spark is None:
-            from pipelines.session import build_session
+            from pipelines.core.session import build_session
 
             spark_settings = self.settings.spark.model_copy(update={
                 **_SPARK_LAUNCH,

@@ -16,7 +16,7 @@ from the pip-installed pyspark, which ships `bin/spark-class` but no
 or, from the shell (starts the cluster, submits, stops it, exits with
 spark-submit's code):
 
-    python -m pipelines.standalone --workdir /tmp/zx-cluster -- \\
+    python -m tools.standalone --workdir /tmp/zx-cluster -- \\
         jobs/ingest.py --conf conf/local.yaml --landing data/sample/landing --lake /tmp/zx-lake
 
 Everything stays on 127.0.0.1 and inside the work folder: logs in
@@ -254,9 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     own, submit = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv else (argv, [])
     parser = argparse.ArgumentParser(
-        prog="python -m pipelines.standalone",
+        prog="python -m tools.standalone",
         description="Start a local Spark standalone cluster, spark-submit a job to it, stop the cluster.",
-        epilog="example: python -m pipelines.standalone --workdir /tmp/zx-cluster -- "
+        epilog="example: python -m tools.standalone --workdir /tmp/zx-cluster -- "
                "jobs/ingest.py --conf conf/local.yaml")
     parser.add_argument("--workdir", type=Path, required=True, help="logs, executor dirs and scratch space")
     parser.add_argument("--worker-cores", type=int, default=2)

@@ -17,7 +17,7 @@ import pandas as pd
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from pipelines.config import ConfigError, Settings
+from pipelines.core.config import ConfigError, Settings
 
 __all__ = ["DEV_SECRET", "resolve_secret", "pseudonymiser", "person_key_of"]
 

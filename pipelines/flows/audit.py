@@ -21,8 +21,8 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
-from pipelines import storage
-from pipelines.config import ConfigError, Settings, local_path
+from pipelines.core import storage
+from pipelines.core.config import ConfigError, Settings, local_path
 
 __all__ = ["RUNS_SCHEMA", "record_run", "table_versions"]
 

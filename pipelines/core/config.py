@@ -53,7 +53,7 @@ class Paths(_Strict):
     landing: str
     lake: str
     exports: str = "exports"       # clerk files: <exports>/<run_date>/<court>.csv|.xlsx; a local or mounted folder
-    locks: str | None = None       # the run lock's folder (pipelines/lake_lock.py); default <lake>/_locks if local
+    locks: str | None = None       # the run lock's folder (pipelines/core/lock.py); default <lake>/_locks if local
 
     @field_validator("landing", "lake")
     @classmethod
@@ -167,7 +167,7 @@ class ScoringSettings(_Strict):
 
 
 class ExportSettings(_Strict):
-    """Filing-clerk files (pipelines/clerk_export.py)."""
+    """Filing-clerk files (pipelines/exports/risk.py)."""
 
     max_age_days: int = Field(30, ge=0)   # scored back-log filed earlier than this is not put in a clerk's file
 
@@ -201,7 +201,7 @@ class RecoveryRates(_Strict):
 
 
 class WatchSettings(_Strict):
-    """The terminated-case asset watch (features/watch.py, pipelines/watch.py)."""
+    """The terminated-case asset watch (features/watch.py, pipelines/gold/watch.py)."""
 
     cadence: Literal["monthly", "nightly", "off"] = "monthly"   # monthly: the first night of a month without a watch
     lookback_days: int = Field(365, ge=1)          # transfers and spending older than this before T are not leads
@@ -212,7 +212,7 @@ class WatchSettings(_Strict):
 
 
 class WhereaboutsSettings(_Strict):
-    """Contact leads for serving documents (pipelines/whereabouts.py): phones leave bronze only here."""
+    """Contact leads for serving documents (pipelines/exports/whereabouts.py): phones leave bronze only here."""
 
     enabled: bool = False            # contract section 5: written only when the configuration turns it on
     phones: int = Field(3, ge=1, le=10)     # most recent numbers per respondent
