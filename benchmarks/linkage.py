@@ -20,6 +20,7 @@ from deltalake import DeltaTable
 
 from pipelines.core.config import load_settings
 from pipelines.core.privacy import person_key_of, resolve_secret
+from pipelines.core import catalog
 
 TRUTH_FILES = {"ecommerce/orders": ("order_owner.csv", "order_id"),
                "social/accounts": ("social_account_owner.csv", "account_id")}
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conf", default="conf/local.yaml")
     args = parser.parse_args(argv)
     settings = load_settings(args.conf, lake=args.lake)
-    links = DeltaTable(settings.table("silver", "entity_links")).to_pandas(
+    links = DeltaTable(settings.table(catalog.ENTITY_LINKS)).to_pandas(
         columns=["source", "record_id", "person_key", "status"])
     print(json.dumps(linkage_quality(links, Path(args.truth), resolve_secret(settings)), indent=2))
     return 0

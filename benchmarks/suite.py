@@ -173,7 +173,7 @@ def gold_agreement(lake: Path, parquet: Path, compare) -> float:
 def training_timings(settings, run_id: str) -> dict:
     import mlflow
 
-    from models.train import tracking_uri
+    from models.registry import tracking_uri
 
     mlflow.set_tracking_uri(tracking_uri(settings))
     data = mlflow.MlflowClient().get_run(run_id).data
@@ -256,9 +256,8 @@ def run_phase(phase: str, persons: int, workdir: Path, conf: str, seed: int, reu
             result["layers"] = layer_sizes(lake)
             save()
 
-            from models.scoring import load_champion
-            from models.train import tracking_uri
-            champion = load_champion(settings, tracking_uri(settings))
+            from models.registry import load_champion
+            champion = load_champion(settings)
             result["training"] = training_timings(settings, champion.run_id)
             result["native_scoring"] = native_scoring(lake, champion.model)
             save()

@@ -18,7 +18,7 @@ def main(args) -> int:
     settings = settings_from_args(args)
     spark = build_session(settings.spark, app_name="zhixing-compact")
     for layer in ("silver", "gold", "monitor"):
-        folder = settings.table(layer, "")
+        folder = settings.layer_uri(layer)
         tables = [e for e in storage.list_dir(spark, folder) if e.is_dir] if storage.exists(spark, folder) else []
         for entry in tables:
             if not storage.delta_exists(spark, entry.uri):

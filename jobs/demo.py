@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import sys
 
-from models.train import tracking_uri
+from models.registry import tracking_uri
 from pipelines.bronze.landing import discover_batches
 from pipelines.bronze.summary import quarantine_text
 from pipelines.core.config import local_path
 from pipelines.core.contract import load_contract
 from pipelines.flows.nightly import run_night
-from pipelines.quality.layer import quality_dir
 from pipelines.flows.runtime import EXIT_OK, EXIT_REJECTED, job_parser, run, settings_from_args
 from pipelines.core.session import build_session
 
@@ -60,8 +59,8 @@ def main(args) -> int:
         print(f"Whereabouts:     {settings.paths.exports}/{nights[-1]}/送达地址线索/<court>_送达地址线索.csv|.xlsx "
               "(holds phone numbers: whereabouts.enabled)")
     print(f"Tables:          {lake}/<layer>/<name> (bronze, silver, gold, monitor)")
-    print(f"Model reports:   {lake}/_models/run-<date>/model_card.md")
-    print(f"Data Docs:       {quality_dir(settings.paths.lake) / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}")
+    print(f"Model reports:   {settings.reports_dir()}/run-<date>/model_card.md")
+    print(f"Data Docs:       {settings.quality_dir() / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}")
     print(f"MLflow UI:       .venv/bin/mlflow ui --backend-store-uri {tracking_uri(settings)}")
     return EXIT_OK
 

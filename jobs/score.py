@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sys
 
-from models.scoring import NoChampion, load_champion, score_cases
-from models.train import tracking_uri
+from models.registry import NoChampion, load_champion
+from models.scoring import score_cases
 from pipelines.flows.runtime import EXIT_NO_MODEL, EXIT_OK, job_parser, log, run, settings_from_args
 from pipelines.core.session import build_session
 
@@ -20,7 +20,7 @@ def main(args) -> int:
     if settings.run_date is None:
         p.error("--run-date is required")
     try:
-        champion = load_champion(settings, tracking_uri(settings))
+        champion = load_champion(settings)
     except NoChampion as exc:
         log.error("%s", exc)
         return EXIT_NO_MODEL

@@ -10,7 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from models.train import train, tracking_uri
+from models.registry import tracking_uri
+from models.train import train
 from pipelines.flows.runtime import EXIT_OK, job_parser, run, settings_from_args
 from pipelines.core.session import build_session
 

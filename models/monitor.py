@@ -20,10 +20,11 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from models.drift import drift_counts, drift_rows
-from models.scoring import Champion
+from models.registry import Champion
 from models.train import DRIFT_REFERENCE
 from pipelines.core import storage
 from pipelines.core.config import Settings
+from pipelines.core import catalog
 
 __all__ = ["DriftReport", "monitor"]
 
@@ -67,8 +68,8 @@ def monitor(spark: SparkSession, settings: Settings, champion: Champion, run_dat
     if reference is None:
         return DriftReport(pd.DataFrame(columns=DRIFT_COLUMNS), [], 0.0,
                            f"model v{champion.version} has no drift reference ({DRIFT_REFERENCE}); retrain to get one")
-    scores = storage.read_delta(spark, settings.table("gold", "case_scores"))
-    features = storage.read_delta(spark, settings.table("gold", "case_features"))
+    scores = storage.read_delta(spark, settings.table(catalog.CASE_SCORES))
+    features = storage.read_delta(spark, settings.table(catalog.CASE_FEATURES))
     watched = [name for name in reference["variables"] if name in features.columns]
     scored = scores.select("case_no", "probability", "run_date", "filed_on") \
         .join(features.select("case_no", *watched), "case_no", "left")
@@ -84,7 +85,7 @@ def monitor(spark: SparkSession, settings: Settings, champion: Champion, run_dat
         rows += drift_rows(scope, reference, counts, cfg.investigate, cfg.shift, cfg.min_cases)
     table = pd.DataFrame(rows).assign(run_date=run_date, model_version=champion.version,
                                       computed_at=dt.datetime.now())[DRIFT_COLUMNS]
-    storage.replace_where(spark.createDataFrame(table, DRIFT_SCHEMA), settings.table("monitor", "drift"),
+    storage.replace_where(spark.createDataFrame(table, DRIFT_SCHEMA), settings.table(catalog.DRIFT),
                           f"run_date = '{run_date.isoformat()}'")
     shifted = sorted({f"{r.scope}:{r.feature}" for r in table.itertuples() if r.level == "shift"})
     report = DriftReport(table, shifted, time.monotonic() - started)

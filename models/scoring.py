@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import mlflow
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -28,11 +27,13 @@ from pyspark.sql import types as T
 
 from models.metrics import BANDS, band_of
 from models.reasons import contributions, top_reasons
+from models.registry import Champion
 from models.risk_model import RiskModel
 from pipelines.core import storage
 from pipelines.core.config import ScoringSettings, Settings
+from pipelines.core import catalog
 
-__all__ = ["BANDS", "Champion", "NoChampion", "ScoreReport", "SCORES_SCHEMA", "band_of", "load_champion",
+__all__ = ["BANDS", "ScoreReport", "SCORES_SCHEMA", "band_of",
            "score_frame", "cases_to_score", "score_cases"]
 
 log = logging.getLogger(__name__)
@@ -53,18 +54,6 @@ SCORES_SCHEMA = T.StructType([
 ])
 
 
-class NoChampion(RuntimeError):
-    """The registry has no model under the alias scoring uses."""
-
-
-@dataclass(frozen=True)
-class Champion:
-    name: str
-    version: str
-    run_id: str
-    model: RiskModel
-
-
 @dataclass
 class ScoreReport:
     run_date: dt.date
@@ -77,20 +66,6 @@ class ScoreReport:
         bands = "  ".join(f"{b} {self.bands.get(b, 0)}" for b in BANDS)
         return (f"scored {self.cases} case(s) as of their filing dates with {self.model} "
                 f"on run date {self.run_date}: {bands}  ({self.seconds:.1f}s)")
-
-
-def load_champion(settings: Settings, tracking_uri: str) -> Champion:
-    """The registered model under the scoring alias, unwrapped to the `RiskModel` it serves."""
-    name, alias = settings.model.registered_name, settings.scoring.model_alias
-    mlflow.set_tracking_uri(tracking_uri)
-    client = mlflow.MlflowClient()
-    try:
-        version = client.get_model_version_by_alias(name, alias)
-    except mlflow.exceptions.MlflowException:
-        raise NoChampion(f"no model '{name}@{alias}' in the registry at {tracking_uri}: train one first "
-                         "(jobs/train.py, or jobs/nightly.py --retrain)") from None
-    served = mlflow.pyfunc.load_model(f"models:/{name}@{alias}").unwrap_python_model()
-    return Champion(name, str(version.version), version.run_id, served.model)
 
 
 def score_frame(cases: pd.DataFrame, model: RiskModel, cfg: ScoringSettings) -> pd.DataFrame:
@@ -116,9 +91,9 @@ def score_frame(cases: pd.DataFrame, model: RiskModel, cfg: ScoringSettings) -> 
 
 def cases_to_score(spark: SparkSession, settings: Settings, run_date: dt.date) -> DataFrame:
     """Gold cases filed on or before `run_date` that no other night has scored."""
-    cases = storage.read_delta(spark, settings.table("gold", "case_features")) \
+    cases = storage.read_delta(spark, settings.table(catalog.CASE_FEATURES)) \
         .where(F.col("filed_on") <= F.lit(run_date)).drop("label", "label_status", "label_as_of")
-    scores_uri = settings.table("gold", "case_scores")
+    scores_uri = settings.table(catalog.CASE_SCORES)
     if storage.delta_exists(spark, scores_uri):
         scored = storage.read_delta(spark, scores_uri).where(F.col("run_date") != F.lit(run_date))
         cases = cases.join(scored.select("case_no"), "case_no", "left_anti")
@@ -144,7 +119,7 @@ def score_cases(spark: SparkSession, settings: Settings, champion: Champion, run
     # Gold may sit in one file; spread the cases so every core scores.
     cases = cases_to_score(spark, settings, run_date).repartition(spark.sparkContext.defaultParallelism)
     scores = cases.mapInPandas(score_partitions, SCORES_SCHEMA)
-    uri = settings.table("gold", "case_scores")
+    uri = settings.table(catalog.CASE_SCORES)
     storage.replace_where(scores, uri, f"run_date = '{run_date.isoformat()}'")
     tonight = storage.read_delta(spark, uri).where(F.col("run_date") == F.lit(run_date))
     bands = {r["band"]: r["count"] for r in tonight.groupBy("band").count().collect()}

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import pickle
 import tempfile
 import time
@@ -38,13 +37,16 @@ from models.card import model_card
 from models.drift import drift_reference
 from models.metrics import age_band, auc_ceiling_share, bands, deciles, evaluate, fairness_gaps, slices
 from models.reasons import contributions
-from models.registry import Promotion, promotion_decision
+from models import registry
+from models.registry import Promotion
 from models.risk_model import RiskModel, design_matrix, fit_calibrator, refit, search
-from models.split import time_split
+from models.split import Split as TimeSplit, time_split
 from pipelines.core import storage
-from pipelines.core.config import Settings, local_path
+from pipelines.core.config import ModelSettings, Settings
+from pipelines.core import catalog
 
-__all__ = ["DRIFT_REFERENCE", "TrainReport", "training_frame", "train", "tracking_uri"]
+__all__ = ["DRIFT_REFERENCE", "TrainReport", "Fit", "Evaluation", "training_frame", "fit_model", "evaluate_fit",
+           "write_report", "train"]
 
 log = logging.getLogger(__name__)
 
@@ -78,31 +80,18 @@ class TrainReport:
         return "\n".join(lines)
 
 
-def tracking_uri(settings: Settings) -> str:
-    """MLFLOW_TRACKING_URI wins; then the config; then a SQLite store under the lake."""
-    if os.environ.get("MLFLOW_TRACKING_URI"):
-        return os.environ["MLFLOW_TRACKING_URI"]
-    if settings.model.tracking_uri:
-        return settings.model.tracking_uri
-    return f"sqlite:///{_local_lake(settings) / '_mlflow' / 'mlflow.db'}"
-
-
-def _local_lake(settings: Settings) -> Path:
-    return local_path(settings.paths.lake)
-
-
 def training_frame(spark: SparkSession, settings: Settings, run_date: dt.date) -> tuple[pd.DataFrame, dict]:
     """Matured labelled cases known at `run_date`, with slice columns; and the gold lineage."""
     from delta.tables import DeltaTable
 
-    uri = settings.table("gold", "case_features")
+    uri = settings.table(catalog.CASE_FEATURES)
     version = DeltaTable.forPath(spark, uri).history(1).select("version").first()[0]
     gold = spark.read.format("delta").option("versionAsOf", version).load(uri) \
         .where(F.col("filed_on") <= F.lit(run_date - dt.timedelta(days=HORIZON_DAYS))) \
         .drop("label", "label_status", "label_as_of")
-    silver = lambda name: storage.read_delta(spark, settings.table("silver", name))  # noqa: E731
+    silver = lambda name: storage.read_delta(spark, settings.table(catalog.SILVER[name]))  # noqa: E731
     known = labels(gold.select("case_no", "filed_on"), silver("court_closures"), run_date)
-    lead = storage.read_delta(spark, settings.table("gold", "debtor_profile")).where("respondent_no = 1") \
+    lead = storage.read_delta(spark, settings.table(catalog.DEBTOR_PROFILE)).where("respondent_no = 1") \
         .select("case_no", "person_key") \
         .join(silver("population_persons").groupBy("person_key").agg(F.max("gender").alias("gender")),
               "person_key", "left").drop("person_key")
@@ -145,121 +134,190 @@ def _truth_ceiling(frame: pd.DataFrame, test: np.ndarray, truth_dir: Path | None
     return float(roc_auc_score(joined["label"], joined["true_probability"]))
 
 
-def train(spark: SparkSession, settings: Settings, promote: bool = False, promote_reason: str | None = None,
-          truth_dir: Path | None = None) -> TrainReport:
-    started = time.monotonic()
-    cfg = settings.model
-    run_date = settings.run_date or dt.date.today()
-    frame, lineage = training_frame(spark, settings, run_date)
-    log.info("train: %d matured labelled cases as of %s (gold version %d)", len(frame), run_date,
-             lineage["gold_version"])
-    matrix_started = time.monotonic()
+@dataclass
+class Fit:
+    """A fitted model and what it was fitted on: the folds, the design matrix, the search."""
+
+    split: TimeSplit
+    fold: dict[str, np.ndarray]
+    features: list
+    names: list[str]
+    categorical: list[str]
+    levels: dict
+    X_all: pd.DataFrame
+    y: np.ndarray
+    best: dict
+    trials: list[dict]
+    booster: object
+    model: RiskModel
+    seconds: dict[str, float] = field(default_factory=dict)   # matrix_seconds, fit_seconds
+
+    @property
+    def fitted(self) -> np.ndarray:
+        """The rows the booster was refitted on: training and early stopping."""
+        return self.fold["train"] | self.fold["early_stopping"]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {k: int(v.sum()) for k, v in self.fold.items()}
+
+
+@dataclass
+class Evaluation:
+    """The out-of-time test window's scores and metrics, against the baseline and the truth ceiling."""
+
+    p_test: np.ndarray
+    metrics: dict[str, float]
+    baseline_auc: float
+    ceiling_auc: float | None
+
+
+def fit_model(frame: pd.DataFrame, cfg: ModelSettings) -> Fit:
+    """Split out of time, search, refit on training + early stopping, calibrate on the calibration fold."""
     split = time_split(frame["filed_on"], cfg.test_months, cfg.calibration_months, cfg.early_stopping_share)
     sensitive = set(cfg.sensitive)
     features = [f for f in load_dictionary() if f.name not in sensitive]
     names = [f.name for f in features]
     categorical = [f.name for f in features if f.is_categorical]
     fold = {k: split.mask(k) for k in ("train", "early_stopping", "calibration", "test")}
+    started = time.monotonic()
     X_train, levels = design_matrix(frame[fold["train"]], names, categorical)
     X_all, _ = design_matrix(frame, names, categorical, levels)
     y = frame["label"].astype(int).to_numpy()
-    timings = {"frame_seconds": matrix_started - started, "matrix_seconds": time.monotonic() - matrix_started}
-    fit_started = time.monotonic()
+    matrix_done = time.monotonic()
     best, trials = search(X_train, y[fold["train"]], X_all[fold["early_stopping"]], y[fold["early_stopping"]],
                           cfg.search, cfg.monotone, cfg.seed)
     fitted = fold["train"] | fold["early_stopping"]
     booster = refit(X_all[fitted], y[fitted], best["params"], best["rounds"], cfg.monotone, cfg.seed,
                     scale=fitted.sum() / fold["train"].sum())
-    timings["fit_seconds"] = time.monotonic() - fit_started
-    log.info("train: building the training data took %.1fs (Spark to pandas %.1fs, design matrix %.1fs); "
-             "LightGBM's search and refit %.1fs", timings["frame_seconds"] + timings["matrix_seconds"],
-             timings["frame_seconds"], timings["matrix_seconds"], timings["fit_seconds"])
     raw = booster.predict(X_all, raw_score=True)
     calibrator = fit_calibrator(raw[fold["calibration"]], y[fold["calibration"]], cfg.calibration)
     model = RiskModel(booster, calibrator, names, categorical, levels)
-    test = fold["test"]
-    p_test = model.predict_proba(frame[test])
-    metrics = evaluate(y[test], p_test)
+    seconds = {"matrix_seconds": matrix_done - started, "fit_seconds": time.monotonic() - matrix_done}
+    return Fit(split, fold, features, names, categorical, levels, X_all, y, best, trials, booster, model, seconds)
 
-    base = baseline([n for n in names if n not in categorical], categorical, cfg.seed)
-    as_objects = X_all.astype({c: object for c in categorical})
-    base.fit(as_objects[fold["train"] | fold["early_stopping"]], y[fold["train"] | fold["early_stopping"]])
-    baseline_auc = float(roc_auc_score(y[test], base.predict_proba(as_objects[test])[:, 1]))
-    ceiling = _truth_ceiling(frame, test, truth_dir)
 
-    report_dir = _local_lake(settings) / "_models" / f"run-{run_date.isoformat()}"
+def evaluate_fit(fit: Fit, frame: pd.DataFrame, cfg: ModelSettings, truth_dir: Path | None = None) -> Evaluation:
+    """The model, a logistic baseline and (with the generator's truth) the ceiling on the test window."""
+    test = fit.fold["test"]
+    p_test = fit.model.predict_proba(frame[test])
+    base = baseline([n for n in fit.names if n not in fit.categorical], fit.categorical, cfg.seed)
+    as_objects = fit.X_all.astype({c: object for c in fit.categorical})
+    base.fit(as_objects[fit.fitted], fit.y[fit.fitted])
+    baseline_auc = float(roc_auc_score(fit.y[test], base.predict_proba(as_objects[test])[:, 1]))
+    return Evaluation(p_test, evaluate(fit.y[test], p_test), baseline_auc, _truth_ceiling(frame, test, truth_dir))
+
+
+def write_report(fit: Fit, evaluation: Evaluation, frame: pd.DataFrame, settings: Settings, lineage: dict,
+                 report_dir: Path) -> list[Path]:
+    """Plots, tables and the model card in `report_dir`; returns the files, in the order MLflow logs them."""
+    cfg, test, y_test, p_test = settings.model, fit.fold["test"], fit.y[fit.fold["test"]], evaluation.p_test
     report_dir.mkdir(parents=True, exist_ok=True)
-    evaluation = frame.loc[test, ["case_no", "court_code", "filed_on", "age_at_filing", "gender",
-                                  "hukou_province", "label"]].assign(p=p_test)
-    slice_table = slices(evaluation, "label", "p", {
-        "court": "court_code", "age_band": evaluation["age_at_filing"].map(age_band), "gender": "gender",
+    scored = frame.loc[test, ["case_no", "court_code", "filed_on", "age_at_filing", "gender",
+                              "hukou_province", "label"]].assign(p=p_test)
+    slice_table = slices(scored, "label", "p", {
+        "court": "court_code", "age_band": scored["age_at_filing"].map(age_band), "gender": "gender",
         "province": "hukou_province"}, threshold=cfg.threshold)
     gaps = fairness_gaps(slice_table)
-    decile_table = deciles(y[test], p_test)
-    contrib, _ = contributions(booster, X_all[test])
-    importance = booster.feature_importance("gain")
-    watched = [names[i] for i in np.argsort(-importance, kind="stable")[:settings.monitor.top_features]]
-    reference = drift_reference(frame[fitted], model.predict_proba(frame[fitted]), watched, categorical,
-                                settings.monitor.bins)
-    band_table = bands(y[test], p_test, settings.scoring.high, settings.scoring.medium)
+    decile_table = deciles(y_test, p_test)
+    contrib, _ = contributions(fit.booster, fit.X_all[test])
+    band_table = bands(y_test, p_test, settings.scoring.high, settings.scoring.medium)
     band_table.to_csv(report_dir / "bands.csv", index=False)
-    artifacts = {
-        "roc.png": plots.roc_plot(y[test], p_test, report_dir / "roc.png"),
-        "calibration.png": plots.calibration_plot(y[test], p_test, report_dir / "calibration.png"),
-        "gains.png": plots.gains_plot(decile_table, report_dir / "gains.png"),
-        "importance.png": plots.importance_plot(names, importance, report_dir / "importance.png"),
-        "shap_summary.png": plots.shap_summary_plot(contrib.to_numpy(), X_all[test], report_dir / "shap_summary.png"),
-    }
+    plotted = [
+        plots.roc_plot(y_test, p_test, report_dir / "roc.png"),
+        plots.calibration_plot(y_test, p_test, report_dir / "calibration.png"),
+        plots.gains_plot(decile_table, report_dir / "gains.png"),
+        plots.importance_plot(fit.names, fit.booster.feature_importance("gain"), report_dir / "importance.png"),
+        plots.shap_summary_plot(contrib.to_numpy(), fit.X_all[test], report_dir / "shap_summary.png"),
+    ]
     decile_table.to_csv(report_dir / "deciles.csv", index=False)
     slice_table.to_csv(report_dir / "slices.csv", index=False)
     gaps.to_csv(report_dir / "fairness_gaps.csv", index=False)
     card = model_card(
-        run_date=run_date, lineage=lineage, bounds=split.bounds, counts={k: int(v.sum()) for k, v in fold.items()},
-        features=features, sensitive=sorted(sensitive), monotone=cfg.monotone, params=best["params"],
-        rounds=booster.current_iteration(), metrics=metrics, baseline_auc=baseline_auc, ceiling_auc=ceiling,
-        decile_table=decile_table, band_table=band_table, slice_table=slice_table, gaps=gaps, calibration=cfg.calibration)
+        run_date=settings.run_date, lineage=lineage, bounds=fit.split.bounds, counts=fit.counts,
+        features=fit.features, sensitive=sorted(set(cfg.sensitive)), monotone=cfg.monotone,
+        params=fit.best["params"], rounds=fit.booster.current_iteration(), metrics=evaluation.metrics,
+        baseline_auc=evaluation.baseline_auc, ceiling_auc=evaluation.ceiling_auc, decile_table=decile_table,
+        band_table=band_table, slice_table=slice_table, gaps=gaps, calibration=cfg.calibration)
     (report_dir / "model_card.md").write_text(card, encoding="utf-8")
+    return [*plotted, *(report_dir / n for n in ("deciles.csv", "bands.csv", "slices.csv", "fairness_gaps.csv",
+                                                 "model_card.md"))]
 
-    mlflow.set_tracking_uri(tracking_uri(settings))
-    experiment = mlflow.get_experiment_by_name(cfg.experiment)
-    experiment_id = experiment.experiment_id if experiment else mlflow.create_experiment(
-        cfg.experiment, artifact_location=(_local_lake(settings) / "_mlflow" / "artifacts").as_uri())
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{run_date.isoformat()}") as run:
-        for i, t in enumerate(trials):
-            with mlflow.start_run(experiment_id=experiment_id, run_name=f"search-{i}", nested=True):
+
+def _drift_reference(fit: Fit, frame: pd.DataFrame, settings: Settings) -> dict:
+    """The bins of the score and the top features over the fitted window, for nightly drift (models/drift.py)."""
+    importance = fit.booster.feature_importance("gain")
+    watched = [fit.names[i] for i in np.argsort(-importance, kind="stable")[:settings.monitor.top_features]]
+    return drift_reference(frame[fit.fitted], fit.model.predict_proba(frame[fit.fitted]), watched, fit.categorical,
+                           settings.monitor.bins)
+
+
+def _log_run(fit: Fit, evaluation: Evaluation, frame: pd.DataFrame, settings: Settings, lineage: dict,
+             timings: dict[str, float], reference: dict, files: list[Path]) -> tuple[str, str]:
+    """Log the search, parameters, metrics, report and model; register the model. Returns (run id, version)."""
+    cfg, metrics, ceiling = settings.model, evaluation.metrics, evaluation.ceiling_auc
+    experiment = registry.experiment_id(settings)
+    with mlflow.start_run(experiment_id=experiment, run_name=f"train-{settings.run_date.isoformat()}") as run:
+        for i, t in enumerate(fit.trials):
+            with mlflow.start_run(experiment_id=experiment, run_name=f"search-{i}", nested=True):
                 mlflow.log_params(t["params"])
                 mlflow.log_metrics({"early_stopping_auc": t["auc"], "rounds": t["rounds"]})
-        mlflow.log_params({**lineage, **{f"best_{k}": v for k, v in best["params"].items()},
-                           "best_rounds": best["rounds"], "seed": cfg.seed, "calibration": cfg.calibration,
-                           "n_features": len(names), "sensitive_excluded": ",".join(sorted(sensitive)),
-                           **{f"{k}_from": str(v[0]) for k, v in split.bounds.items()},
-                           **{f"{k}_to": str(v[1]) for k, v in split.bounds.items()}})
+        mlflow.log_params({**lineage, **{f"best_{k}": v for k, v in fit.best["params"].items()},
+                           "best_rounds": fit.best["rounds"], "seed": cfg.seed, "calibration": cfg.calibration,
+                           "n_features": len(fit.names), "sensitive_excluded": ",".join(sorted(set(cfg.sensitive))),
+                           **{f"{k}_from": str(v[0]) for k, v in fit.split.bounds.items()},
+                           **{f"{k}_to": str(v[1]) for k, v in fit.split.bounds.items()}})
         mlflow.log_metrics({f"test_{k}": float(v) for k, v in metrics.items()})
         mlflow.log_metrics(timings)
-        mlflow.log_metrics({"baseline_test_auc": baseline_auc,
+        mlflow.log_metrics({"baseline_test_auc": evaluation.baseline_auc,
                             **({"truth_ceiling_auc": ceiling,
                                 "ceiling_lift_share": auc_ceiling_share(metrics["auc"], ceiling)} if ceiling else {})})
-        mlflow.log_dict({"monotone": cfg.monotone, "levels": levels}, "model_config.json")
+        mlflow.log_dict({"monotone": cfg.monotone, "levels": fit.levels}, "model_config.json")
         mlflow.log_dict(reference, DRIFT_REFERENCE)
-        for path in [*artifacts.values(), report_dir / "deciles.csv", report_dir / "bands.csv", report_dir / "slices.csv",
-                     report_dir / "fairness_gaps.csv", report_dir / "model_card.md"]:
+        for path in files:
             mlflow.log_artifact(str(path), "report")
         with tempfile.TemporaryDirectory() as tmp:
             pickled = Path(tmp) / "risk_model.pkl"
-            pickled.write_bytes(pickle.dumps(model))
-            example = frame.loc[test, names].head(5).astype(_example_types(features))
+            pickled.write_bytes(pickle.dumps(fit.model))
+            example = frame.loc[fit.fold["test"], fit.names].head(5).astype(_example_types(fit.features))
             info = mlflow.pyfunc.log_model(
                 name="model", python_model=_pyfunc(), artifacts={"risk_model": str(pickled)},
-                code_paths=[str(Path(__file__).parent)], signature=_signature(features),
+                code_paths=[str(Path(__file__).parent)], signature=_signature(fit.features),
                 input_example=example, registered_model_name=cfg.registered_name)
-        version = str(info.registered_model_version)
-        promotion = _promote(cfg, version, frame[test], y[test], metrics["auc"], promote, promote_reason)
+        return run.info.run_id, str(info.registered_model_version)
+
+
+def train(spark: SparkSession, settings: Settings, promote: bool = False, promote_reason: str | None = None,
+          truth_dir: Path | None = None) -> TrainReport:
+    """Fit, evaluate, report, log and register the model as of `settings.run_date`; promote it if it wins."""
+    started = time.monotonic()
+    run_date = settings.run_date
+    if run_date is None:
+        raise ValueError("training needs a run date (--run-date): only labels matured by then are used")
+    frame, lineage = training_frame(spark, settings, run_date)
+    log.info("train: %d matured labelled cases as of %s (gold version %d)", len(frame), run_date,
+             lineage["gold_version"])
+    frame_seconds = time.monotonic() - started
+    fit = fit_model(frame, settings.model)
+    timings = {"frame_seconds": frame_seconds, **fit.seconds}
+    log.info("train: building the training data took %.1fs (Spark to pandas %.1fs, design matrix %.1fs); "
+             "LightGBM's search, refit and calibration %.1fs", frame_seconds + fit.seconds["matrix_seconds"],
+             frame_seconds, fit.seconds["matrix_seconds"], fit.seconds["fit_seconds"])
+    evaluation = evaluate_fit(fit, frame, settings.model, truth_dir)
+    report_dir = settings.reports_dir() / f"run-{run_date.isoformat()}"
+    files = write_report(fit, evaluation, frame, settings, lineage, report_dir)
+    reference = _drift_reference(fit, frame, settings)
+    run_id, version = _log_run(fit, evaluation, frame, settings, lineage, timings, reference, files)
+    test = fit.fold["test"]
+    mlflow.set_tracking_uri(registry.tracking_uri(settings))
+    with mlflow.start_run(run_id=run_id):
+        promotion = registry.promote(settings, version, frame[test], fit.y[test], evaluation.metrics["auc"], promote,
+                                     promote_reason)
         mlflow.set_tags({"promotion": promotion.reason, "promoted": str(promotion.promote)})
-        run_id = run.info.run_id
-    (report_dir / "metrics.json").write_text(json.dumps({**metrics, "baseline_auc": baseline_auc,
-                                                         "ceiling_auc": ceiling}, indent=2))
-    report = TrainReport(run_id, version, promotion, metrics, baseline_auc, ceiling,
-                         {k: int(v.sum()) for k, v in fold.items()}, report_dir, time.monotonic() - started)
+    (report_dir / "metrics.json").write_text(json.dumps({**evaluation.metrics, "baseline_auc": evaluation.baseline_auc,
+                                                         "ceiling_auc": evaluation.ceiling_auc}, indent=2))
+    report = TrainReport(run_id, version, promotion, evaluation.metrics, evaluation.baseline_auc,
+                         evaluation.ceiling_auc, fit.counts, report_dir, time.monotonic() - started)
     log.info("%s", report.to_text())
     return report
 
@@ -289,21 +347,3 @@ def _pyfunc():
     return RiskPyfunc()
 
 
-def _promote(cfg, version: str, test_frame: pd.DataFrame, y_test: np.ndarray, auc: float, force: bool,
-             reason: str | None) -> Promotion:
-    client = mlflow.MlflowClient()
-    name = cfg.registered_name
-    client.set_registered_model_alias(name, "challenger", version)
-    champion_auc = None
-    try:
-        champion = client.get_model_version_by_alias(name, "champion")
-    except mlflow.exceptions.MlflowException:
-        champion = None
-    if champion is not None and str(champion.version) != version:
-        scores = mlflow.pyfunc.load_model(f"models:/{name}@champion").predict(test_frame)
-        champion_auc = float(roc_auc_score(y_test, np.asarray(scores)))
-    decision = promotion_decision(auc, champion_auc, cfg.promote_margin, force, reason)
-    if decision.promote:
-        client.set_registered_model_alias(name, "champion", version)
-    client.set_model_version_tag(name, version, "promotion", decision.reason)
-    return decision

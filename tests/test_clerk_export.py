@@ -13,6 +13,7 @@ from pipelines.exports.risk import export_night
 from pipelines.core.config import load_settings
 from pipelines.exports.risk import EXPORT_COLUMNS
 from pipelines.exports.sheet import safe_file_stem
+from pipelines.core import catalog
 
 D = dt.date
 PARTY_SCHEMA = "batch_dt date, source_file string, source_row long, case_no string, role string, " \
@@ -58,15 +59,15 @@ def test_a_night_exports_each_court_its_own_recent_cases(spark, tmp_path):
     ], columns=["case_no", "court_code", "filed_on", "probability", "band", "reasons", "run_date"])
     spark.createDataFrame(scores, "case_no string, court_code string, filed_on date, probability double, "
                                   "band string, reasons array<string>, run_date date") \
-        .write.format("delta").save(settings.table("gold", "case_scores"))
+        .write.format("delta").save(settings.table(catalog.CASE_SCORES))
     spark.createDataFrame([(c, code, 1000.0 * i) for i, (c, code) in enumerate(scores[["case_no", "court_code"]]
                                                                              .itertuples(index=False))]
                           + [("(2026)苏0322执1号", "苏0322", 5.0)],
                           "case_no string, court_code string, claim_amount double") \
-        .write.format("delta").save(settings.table("silver", "court_cases"))
+        .write.format("delta").save(settings.table(catalog.SILVER["court_cases"]))
     _parties(spark, [(D(2026, 11, 6), "f", i, c, "respondent", "person", f"32031119650505{4690 + i}", f"人{i}")
                      for i, c in enumerate(scores["case_no"])]) \
-        .write.format("delta").save(settings.table("bronze", "court_parties"))
+        .write.format("delta").save(settings.table(catalog.BRONZE["court_parties"]))
 
     report = export_night(spark, settings, night)
     assert report.cases == 3 and report.backlog_not_exported == 1

@@ -16,6 +16,7 @@ from features.labels import labels
 from pipelines.gold.suites import gold_suites
 from pipelines.core import storage
 from pipelines.quality.layer import check_layer
+from pipelines.core import catalog
 
 D = dt.date(2026, 1, 10)                 # filed_on of the label cases; d + H = 2026-07-09
 H_END = D + dt.timedelta(days=180)
@@ -161,7 +162,7 @@ def _settings(settings_for, tmp_path, run_date, lake="lake"):
 
 
 def _table(spark, settings, name):
-    df = storage.read_delta(spark, settings.table("gold", name)).drop("features_built_on")
+    df = storage.read_delta(spark, settings.table(catalog.lookup("gold", name))).drop("features_built_on")
     return sorted(tuple(r) for r in df.collect())
 
 
@@ -189,7 +190,7 @@ def test_an_earlier_run_date_reproduces_an_earlier_state(spark, court, settings_
     settings = _settings(settings_for, tmp_path, dt.date(2026, 2, 1))
     report = build_gold(spark, settings, full_rebuild=True, silver=court)
     assert report.cases_total == 1                            # only C1 was filed by then
-    (row,) = storage.read_delta(spark, settings.table("gold", "case_features")).collect()
+    (row,) = storage.read_delta(spark, settings.table(catalog.CASE_FEATURES)).collect()
     assert (row["case_no"], row["label"], row["label_status"]) == ("C1", 0, "labelled")
 
 
@@ -200,7 +201,7 @@ def test_gold_gate_passes_good_tables_and_fails_a_leak(spark, court, settings_fo
     assert good.success, good.to_text()
 
     # A days-since feature of 0 means an event on the filing day was used: a leak.
-    uri = settings.table("gold", "case_features")
+    uri = settings.table(catalog.CASE_FEATURES)
     leaked = storage.read_delta(spark, uri).withColumn("days_since_dishonest_listing",
                                                        storage.F.lit(0).cast("int"))
     storage.overwrite(leaked.localCheckpoint(), uri)

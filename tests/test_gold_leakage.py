@@ -32,6 +32,7 @@ from pipelines.core.config import load_settings
 from pipelines.core.privacy import DEV_SECRET, person_key_of
 from pipelines.silver.build import conform
 from pipelines.silver.resolve import resolve_entities
+from pipelines.core import catalog
 from synthetic import generate
 
 CUT = dt.date(2026, 11, 2)
@@ -50,7 +51,7 @@ def _settings(landing, lake, run_date):
 
 
 def _features(spark, settings, cases=None):
-    df = storage.read_delta(spark, settings.table("gold", "case_features")).select("case_no", *feature_names())
+    df = storage.read_delta(spark, settings.table(catalog.CASE_FEATURES)).select("case_no", *feature_names())
     pdf = df.toPandas().set_index("case_no").sort_index()
     return pdf if cases is None else pdf.loc[sorted(cases)]
 
@@ -100,7 +101,7 @@ def test_features_do_not_change_when_later_batches_arrive(spark, lakes):
 def _without_traps(spark, silver: Silver, traps: pd.DataFrame) -> Silver:
     secret = DEV_SECRET.encode()
     tables = {f: getattr(silver, f) for f in SILVER_TABLES}
-    by_table = {v: k for k, v in SILVER_TABLES.items()}
+    by_table = {v.name: k for k, v in SILVER_TABLES.items()}
     for (dataset, event), rows in traps.groupby(["dataset", "event_column"]):
         field = by_table[dataset.replace("/", "_")]
         parts = rows["record_key"].str.split("|", expand=True)
@@ -149,7 +150,7 @@ def test_removing_the_traps_changes_no_feature(spark, lakes):
     _, _, full, traps = lakes
     silver = read_silver(spark, full)
     with_traps = _features(spark, full)
-    filed = storage.read_delta(spark, full.table("gold", "case_features")).select("case_no", "filed_on").toPandas()
+    filed = storage.read_delta(spark, full.table(catalog.CASE_FEATURES)).select("case_no", "filed_on").toPandas()
     first_trap = pd.to_datetime(traps["event_date"]).dt.date.min()
     groups = [(None, filed[filed.filed_on < first_trap])] + \
         [(day, cases) for day, cases in filed[filed.filed_on >= first_trap].groupby("filed_on")]

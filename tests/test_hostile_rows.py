@@ -20,6 +20,7 @@ from landing import write_batch
 from test_ingest import PERSON_COLS, TXN, person
 
 from pipelines.bronze import ingest
+from pipelines.core import catalog
 
 HOSTILE = st.one_of(
     st.text(max_size=40),                                                  # any Unicode, controls included
@@ -93,7 +94,7 @@ def test_hostile_rows_never_crash_ingest_and_every_row_is_accounted_for(
         if result.status == "rejected":
             assert result.reason_code and result.reason_detail, result
             continue
-        table = settings_.table("bronze", result.dataset.replace("/", "_"))
+        table = settings_.table(catalog.lookup("bronze", result.dataset.replace("/", "_")))
         loaded = spark.read.format("delta").load(table).count()
         quarantine = spark.read.format("delta").load(f"{table}_quarantine")
         assert (loaded, quarantine.count()) == (result.rows_loaded, result.rows_quarantined), result

@@ -15,6 +15,7 @@ from deltalake import DeltaTable
 from landing import csv_text, jsonl_text, write_batch
 
 from pipelines.bronze import ingest
+from pipelines.core import catalog
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -125,7 +126,7 @@ def _result(report, dataset, batch_dt):
 
 
 def _table(spark, settings, name):
-    return spark.read.format("delta").load(settings.table("bronze", name))
+    return spark.read.format("delta").load(settings.table(catalog.lookup("bronze", name)))
 
 
 @pytest.mark.parametrize("dataset, batch_dt, status, reason", [
@@ -214,9 +215,9 @@ def test_parties_respondents_are_persons(zoo, spark):
 def test_bronze_is_readable_by_a_second_engine(zoo):
     settings = zoo["settings"]
     for name, expected in [("population_persons", 4), ("finance_transactions", 3)]:
-        table = DeltaTable(settings.table("bronze", name))
+        table = DeltaTable(settings.table(catalog.lookup("bronze", name)))
         assert table.to_pyarrow_table().num_rows == expected
-    log = DeltaTable(settings.table("bronze", "ingest_log")).to_pyarrow_table().to_pylist()
+    log = DeltaTable(settings.table(catalog.INGEST_LOG)).to_pyarrow_table().to_pylist()
     assert {(r["dataset"], r["status"]) for r in log} >= {("finance/balances", "rejected"),
                                                            ("population/persons", "loaded")}
 
@@ -303,7 +304,7 @@ def test_nightly_gate_scopes_are_tonights_batches_with_rows_or_else_the_latest(s
         logged("finance/balances", d1, 10), logged("finance/balances", d2, 0),     # d2 delivered empty
         logged("finance/accounts", d1, 5), logged("finance/accounts", d2, 7),
         logged("finance/loans", d3, 0, "rejected"),
-    ], INGEST_LOG_SCHEMA), settings.table("bronze", "ingest_log"))
+    ], INGEST_LOG_SCHEMA), settings.table(catalog.INGEST_LOG))
     tonight = IngestReport("run", [BatchResult("finance/accounts", d2, "loaded", rows_loaded=7),
                                    BatchResult("finance/balances", d2, "loaded", rows_loaded=0),
                                    BatchResult("finance/loans", d3, "rejected")])

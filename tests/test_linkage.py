@@ -14,8 +14,12 @@ import pytest
 from pyspark.sql import types as T
 from test_ingest import make_id
 
-from pipelines.core.config import LinkageSettings
+from tests_paths import CONF
+
+from pipelines.core.config import load_settings
 from pipelines.silver.linkage import family_pairs, link_records
+
+LINKAGE = load_settings(CONF).linkage   # the defaults, from conf/base.yaml
 
 PERSON_SCHEMA = T.StructType([
     T.StructField("id_number", T.StringType()), T.StructField("name", T.StringType()),
@@ -70,7 +74,7 @@ def persons(spark):
     return spark.createDataFrame(people + _background(), PERSON_SCHEMA).cache()
 
 
-def _link(spark, persons, records, family=None, settings=LinkageSettings()):
+def _link(spark, persons, records, family=None, settings=LINKAGE):
     df = spark.createDataFrame(records, RECORD_SCHEMA)
     if family is not None:
         family = spark.createDataFrame(family + [(b, a) for a, b in family], FAMILY_SCHEMA)
@@ -193,7 +197,7 @@ def test_names_the_holder_bears_do_not_weaken_the_phone(spark, persons):
 def test_a_family_link_rules_out_the_relative_on_a_shared_phone(spark, persons):
     records = [account("s1", None, "13900000001"), account("s2", "李娜", "13900000001")]
     # Against 4,000 people a phone two hold is worth 10.8 bits; real registries are larger.
-    settings = LinkageSettings(link_threshold_bits=10.0)
+    settings = LINKAGE.model_copy(update={"link_threshold_bits": 10.0})
     alone = _link(spark, persons, records, settings=settings)
     assert alone["s1"].status == "ambiguous" and alone["s2"].id_number == B
     links = _link(spark, persons, records, family=[("s1", "s2")], settings=settings)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from tests_paths import CONF
 
-from models.scoring import NoChampion
+from models.registry import NoChampion
 from pipelines.flows import nightly
 from pipelines.core.config import load_settings
 from pipelines.flows.runtime import EXIT_DRIFT, EXIT_NO_MODEL, EXIT_OK, EXIT_QUALITY_FAILED, EXIT_REJECTED

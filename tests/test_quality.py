@@ -242,13 +242,16 @@ def test_job_exits_4_on_a_critical_failure(spark, bad_report, tmp_path, monkeypa
     assert "finance_balances expect_column_values_to_not_be_null(account_id)" in capsys.readouterr().out
 
 
-def test_job_needs_a_quality_dir_for_a_remote_lake():
-    from pipelines.core.config import ConfigError
-    from pipelines.quality.layer import quality_dir
+def test_job_needs_a_quality_dir_for_a_remote_lake(tmp_path):
+    from pipelines.core.config import ConfigError, load_settings
 
-    assert quality_dir("file:///data/lake") == Path("/data/lake/_quality/gx")
+    conf = ROOT / "conf" / "local.yaml"
+    assert load_settings(conf, lake="file:///data/lake").quality_dir() == Path("/data/lake/_quality/gx")
     with pytest.raises(ConfigError, match="--quality-dir"):
-        quality_dir("s3a://bucket/lake")
+        load_settings(conf, lake="s3a://bucket/lake").quality_dir()
+    moved = tmp_path / "moved.yaml"
+    moved.write_text(f"extends: {conf}\npaths:\n  quality: {tmp_path / 'gx'}\n", encoding="utf-8")
+    assert load_settings(moved, lake="s3a://bucket/lake").quality_dir() == tmp_path / "gx"
 
 
 def test_a_scoped_gate_checks_only_tonights_rows_but_sizes_them_against_the_table(spark, tmp_path):

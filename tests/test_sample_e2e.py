@@ -28,6 +28,7 @@ from pipelines.core.config import load_settings
 from pipelines.core.contract import load_contract
 from pipelines.silver.build import conform
 from pipelines.silver.resolve import resolve_entities
+from pipelines.core import catalog
 
 pytestmark = pytest.mark.e2e
 FAULTS = list(csv.DictReader((SAMPLE / "truth" / "faults.csv").open(encoding="utf-8")))
@@ -67,7 +68,7 @@ def test_every_batch_reconciles(lake, spark):
     assert len(loaded) == 14 * 7 - 2
     for r in loaded:
         assert r.rows_in_files == r.rows_manifest == r.rows_loaded + r.rows_quarantined + r.rows_duplicate, r
-    log = storage.read_delta(spark, settings.table("bronze", "ingest_log")).where("status = 'loaded'")
+    log = storage.read_delta(spark, settings.table(catalog.INGEST_LOG)).where("status = 'loaded'")
     assert log.where("rows_in_files != rows_loaded + rows_quarantined + rows_duplicate").count() == 0
 
 
@@ -87,7 +88,7 @@ def test_every_bad_row_is_quarantined_with_its_reason(lake, spark):
     settings, report, _ = lake
     quarantined = {}
     for dataset in load_contract().values():
-        rows = storage.read_delta(spark, settings.table("bronze", f"{dataset.table_name}_quarantine")).select(
+        rows = storage.read_delta(spark, settings.table(catalog.QUARANTINE[dataset.table_name])).select(
             F.date_format("batch_dt", "yyyy-MM-dd").alias("dt"),
             F.regexp_extract("source_file", r"([^/]+)$", 1).alias("file"), "source_row", "reason_detail").collect()
         quarantined.update({(dataset.name, r.dt, r.file, r.source_row):
@@ -108,10 +109,10 @@ def test_a_second_engine_reads_every_table(lake, spark):
     settings, _, _ = lake
     for layer in ("bronze", "silver"):
         for dataset in load_contract().values():
-            uri = settings.table(layer, dataset.table_name)
+            uri = settings.table(catalog.lookup(layer, dataset.table_name))
             assert DeltaTable(uri).to_pyarrow_table().num_rows == storage.read_delta(spark, uri).count(), uri
     for name in ("case_features", "debtor_profile"):
-        uri = settings.table("gold", name)
+        uri = settings.table(catalog.lookup("gold", name))
         assert DeltaTable(uri).to_pyarrow_table().num_rows == storage.read_delta(spark, uri).count() > 5000
 
 
@@ -120,7 +121,7 @@ def test_entity_resolution_against_truth(lake):
     from pipelines.core.privacy import resolve_secret
 
     settings, _, _ = lake
-    links = DeltaTable(settings.table("silver", "entity_links")).to_pandas(
+    links = DeltaTable(settings.table(catalog.ENTITY_LINKS)).to_pandas(
         columns=["source", "record_id", "person_key", "status"])
     quality = linkage_quality(links, SAMPLE / "truth", resolve_secret(settings))["all"]
     assert quality["precision"] >= 0.99
@@ -130,7 +131,7 @@ def test_entity_resolution_against_truth(lake):
 def test_labels_match_the_generators_truth(lake):
     """Every case's label and status at the last batch, exactly as truth/case_truth.csv has it."""
     settings, _, _ = lake
-    gold = DeltaTable(settings.table("gold", "case_features")).to_pandas(columns=["case_no", "label", "label_status"])
+    gold = DeltaTable(settings.table(catalog.CASE_FEATURES)).to_pandas(columns=["case_no", "label", "label_status"])
     truth = {r["case_no"]: r["label_at_last_dt"]
              for r in csv.DictReader((SAMPLE / "truth" / "case_truth.csv").open(encoding="utf-8"))}
     mine = {r.case_no: (str(int(r.label)) if r.label_status == "labelled" else r.label_status)
@@ -184,7 +185,7 @@ def test_the_champion_scores_case_features_as_they_are(trained, spark):
     import mlflow
 
     settings, _, _ = trained
-    cases = storage.read_delta(spark, settings.table("gold", "case_features")).limit(50).toPandas()
+    cases = storage.read_delta(spark, settings.table(catalog.CASE_FEATURES)).limit(50).toPandas()
     scores = mlflow.pyfunc.load_model("models:/zhixing-execution-risk@champion").predict(cases)
     assert len(scores) == 50 and ((scores > 0) & (scores < 1)).all()
 
@@ -233,11 +234,11 @@ def test_the_night_gates_scores_monitors_and_exports(night, spark):
     assert [s.stage for s in report.stages] == ["ingest", "gate bronze", "conform", "gate silver", "features",
                                                 "gate gold", "watch", "gate watch", "watch export", "score", "monitor",
                                                 "export", "whereabouts"]
-    scores = DeltaTable(settings.table("gold", "case_scores")).to_pandas()
+    scores = DeltaTable(settings.table(catalog.CASE_SCORES)).to_pandas()
     assert len(scores) == scores["case_no"].nunique() == 5200          # every case, once
     assert set(scores["band"]) == {"高", "中", "低"} and scores["probability"].between(0, 1).all()
     assert scores["reasons"].map(len).between(1, 4).all()
-    drift = DeltaTable(settings.table("monitor", "drift")).to_pandas()
+    drift = DeltaTable(settings.table(catalog.DRIFT)).to_pandas()
     recent = drift[drift["scope"] == "recent_30d"]
     assert "score" in set(recent["feature"]) and len(recent) == 1 + settings.monitor.top_features
     assert (drift["run_date"] == LAST_BATCH).all() and drift["psi"].notna().all()
@@ -248,9 +249,9 @@ def test_each_court_gets_its_own_cases_with_names_and_masked_ids(night, spark):
 
     settings, report, _ = night
     folder = report.export.folder
-    cases = DeltaTable(settings.table("silver", "court_cases")).to_pandas(columns=["case_no", "court_code"])
+    cases = DeltaTable(settings.table(catalog.SILVER["court_cases"])).to_pandas(columns=["case_no", "court_code"])
     courts = dict(zip(cases["case_no"], cases["court_code"], strict=True))
-    parties = storage.read_delta(spark, settings.table("bronze", "court_parties")).where("role = 'respondent'") \
+    parties = storage.read_delta(spark, settings.table(catalog.BRONZE["court_parties"])).where("role = 'respondent'") \
         .select("case_no", "name").toPandas().groupby("case_no")["name"].apply(set).to_dict()
     exported = 0
     for court in sorted(set(courts.values())):
@@ -279,7 +280,7 @@ def test_the_watch_flags_the_debtors_whose_assets_reappeared(night):
     settings, report, _ = night
     truth = pd.read_csv(SAMPLE / "truth" / "asset_reappearance.csv", dtype=str)
     assert len(truth) >= 20
-    watch = DeltaTable(settings.table("gold", "asset_watch")).to_pandas()
+    watch = DeltaTable(settings.table(catalog.ASSET_WATCH)).to_pandas()
     assert (watch["run_date"] == LAST_BATCH).all() and watch["case_no"].is_unique
     assert len(watch) == report.watch.cases_with_leads > truth["case_no"].nunique()
     leads = {(row.case_no, lead["record_id"]): lead for row in watch.itertuples() for lead in row.leads}
@@ -308,7 +309,7 @@ def test_the_watch_is_idempotent(night, spark):
     from pipelines.gold.watch import run_watch
 
     settings, report, _ = night
-    uri = settings.table("gold", "asset_watch")
+    uri = settings.table(catalog.ASSET_WATCH)
     folder = Path(settings.paths.exports) / LAST_BATCH.isoformat() / WATCH_FOLDER
     before = DeltaTable(uri).to_pandas().sort_values("case_no").reset_index(drop=True)
     files = {p.name: p.read_bytes() for p in folder.glob("*.csv")}
@@ -326,9 +327,9 @@ def test_whereabouts_hold_each_courts_own_respondents_and_vanish_when_switched_o
 
     settings, report, _ = night
     folder = Path(settings.paths.exports) / LAST_BATCH.isoformat() / WHEREABOUTS_FOLDER
-    cases = DeltaTable(settings.table("silver", "court_cases")).to_pandas(columns=["case_no", "court_code"])
+    cases = DeltaTable(settings.table(catalog.SILVER["court_cases"])).to_pandas(columns=["case_no", "court_code"])
     courts = dict(zip(cases["case_no"], cases["court_code"], strict=True))
-    watched = set(DeltaTable(settings.table("gold", "asset_watch")).to_pandas(columns=["case_no"])["case_no"])
+    watched = set(DeltaTable(settings.table(catalog.ASSET_WATCH)).to_pandas(columns=["case_no"])["case_no"])
     leads = 0
     for court in sorted(set(courts.values())):
         rows = list(csv.reader((folder / f"{court}_{WHEREABOUTS_FOLDER}.csv").read_text(encoding="utf-8-sig")
@@ -393,7 +394,7 @@ def test_the_night_on_a_standalone_cluster_equals_the_local_one(night, tmp_path)
     assert f"master={cluster.master_url}" in stdout and executors
 
     columns = ["case_no", "court_code", "filed_on", "model_version", "probability", "band", "reasons", "run_date"]
-    local = DeltaTable(settings.table("gold", "case_scores")).to_pandas(columns=columns) \
+    local = DeltaTable(settings.table(catalog.CASE_SCORES)).to_pandas(columns=columns) \
         .sort_values("case_no").reset_index(drop=True)
     remote = DeltaTable(str(before / "lake" / "gold" / "case_scores")).to_pandas(columns=columns) \
         .sort_values("case_no").reset_index(drop=True)

@@ -12,8 +12,10 @@ from sklearn.linear_model import LogisticRegression
 from tests_paths import CONF
 
 from models.risk_model import RiskModel, design_matrix
-from models.scoring import Champion, band_of, score_cases, score_frame
+from models.registry import Champion
+from models.scoring import band_of, score_cases, score_frame
 from pipelines.core.config import load_settings
+from pipelines.core import catalog
 
 FEATURES = ["deposit_total", "claim_amount", "cause"]
 D = dt.date
@@ -68,12 +70,12 @@ def _lake(spark, tmp_path, cases):
     spark.createDataFrame(gold.astype(object).where(gold.notna(), None),
                           "case_no string, court_code string, filed_on date, deposit_total double, "
                           "claim_amount double, cause string, label int, label_status string, label_as_of date") \
-        .write.format("delta").save(settings.table("gold", "case_features"))
+        .write.format("delta").save(settings.table(catalog.CASE_FEATURES))
     return settings
 
 
 def _scores(settings):
-    return DeltaTable(settings.table("gold", "case_scores")).to_pandas().sort_values(["run_date", "case_no"])
+    return DeltaTable(settings.table(catalog.CASE_SCORES)).to_pandas().sort_values(["run_date", "case_no"])
 
 
 def test_nights_score_each_case_once_as_the_model_does_and_a_rerun_replaces_the_night(spark, tmp_path, model):

@@ -19,6 +19,7 @@ from pipelines.core.privacy import DEV_SECRET, person_key_of, pseudonymiser, res
 from pipelines.silver.build import conform
 from pipelines.silver.conform import conform_records, latest_delivery, scd2_versions
 from pipelines.silver.spec import silver_table, silver_tables
+from pipelines.core import catalog
 
 SECRET = b"a-test-secret-of-enough-length"
 P = make_id("19800101", 11)
@@ -135,7 +136,7 @@ def _deliveries(land):
 def _silver_state(spark, settings):
     state = {}
     for table in list(silver_tables().values()):
-        uri = settings.table("silver", table.name)
+        uri = settings.table(catalog.SILVER[table.name])
         from pipelines.core import storage
         if storage.delta_exists(spark, uri):
             state[table.name] = storage.read_delta(spark, uri)

@@ -17,11 +17,13 @@ from pyspark.sql import functions as F
 from silver_frames import silver
 
 from features.watch import all_leads, rank_cases, watch_spine, watched_cases
-from pipelines.core.config import WatchSettings
+from tests_paths import CONF
+
+from pipelines.core.config import load_settings
 
 T = dt.date(2026, 11, 6)
 D, E, F_, G, S = (name.ljust(64, "0") for name in ("debtor", "empty", "heldatclosure", "small", "spouse"))
-SETTINGS = WatchSettings()
+SETTINGS = load_settings(CONF).watch   # the defaults, from conf/base.yaml
 
 
 def case(no, claim, court="苏0312"):

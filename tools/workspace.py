@@ -5,9 +5,9 @@
     ws = workspace()                                   # the demo lake unless ZHIXING_LAKE says otherwise
     night = ws.latest_run_date()                       # the last night scored, or None
     scores = ws.table("gold", "case_scores", filters=[("run_date", "=", night)])
-    drift = ws.table("monitor", "drift")               # small tables come back as pandas, read with deltalake
+    drift = ws.table(catalog.DRIFT)               # small tables come back as pandas, read with deltalake
     spark = ws.spark()                                 # big ones: one small local Spark session, built on first use
-    features = spark.read.format("delta").load(ws.settings.table("gold", "case_features"))
+    features = spark.read.format("delta").load(ws.settings.table(catalog.CASE_FEATURES))
 
 | variable | default |
 |---|---|
@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines.core.config import Settings, load_settings, local_path
+from pipelines.core import catalog
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -83,12 +84,16 @@ class Workspace:
         from deltalake import DeltaTable
         from deltalake.exceptions import TableNotFoundError
 
-        location = self.settings.table(layer, name)
+        location = self.location(layer, name)
         try:
             table = DeltaTable(_deltalake_location(location))
         except TableNotFoundError:
             raise FileNotFoundError(f"no Delta table {layer}/{name} at {location}") from None
         return table.to_pandas(columns=columns, filters=filters)
+
+    def location(self, layer: str, name: str) -> str:
+        """Where the catalog's `layer/name` lives, for `spark.read.format("delta").load(...)`."""
+        return self.settings.table(catalog.lookup(layer, name))
 
     def latest_run_date(self) -> dt.date | None:
         """The last night in `gold/case_scores`, or None when nothing has been scored."""
@@ -126,7 +131,7 @@ def _as_date(value: Any) -> dt.date:
 
 def workspace() -> Workspace:
     """The workspace the environment points at; fails clearly when its lake does not exist."""
-    from models.train import tracking_uri
+    from models.registry import tracking_uri
 
     conf = _from_repo(os.environ.get("ZHIXING_CONF") or "conf/local.yaml")
     lake = _from_repo(os.environ.get("ZHIXING_LAKE") or ".demo/lake")

@@ -33,6 +33,7 @@ from pipelines.bronze.read import CsvLayout, block_offsets, inspect_csv_headers,
 from pipelines.bronze.validate import validate_records
 from pipelines.core.config import Settings
 from pipelines.core.contract import Dataset, load_contract
+from pipelines.core import catalog
 
 __all__ = ["BatchResult", "IngestReport", "ingest", "gate_scopes", "INGEST_LOG_SCHEMA", "LINEAGE_COLUMNS"]
 
@@ -287,9 +288,9 @@ def _load(spark: SparkSession, settings: Settings, dataset: Dataset, records: Da
     numbered = number_rows(spark, classified, offsets)
     condition = _batches_condition(loadable)
     storage.replace_where(_bronze_rows(numbered, dataset, ingested_at),
-                          settings.table("bronze", dataset.table_name), condition, partition_by=["batch_dt"])
+                          settings.table(catalog.BRONZE[dataset.table_name]), condition, partition_by=["batch_dt"])
     storage.replace_where(_quarantine_rows(numbered, ingested_at),
-                          settings.table("bronze", f"{dataset.table_name}_quarantine"), condition,
+                          settings.table(catalog.QUARANTINE[dataset.table_name]), condition,
                           partition_by=["batch_dt"])
     counts = classified.groupBy("batch_dt").pivot("_outcome", ["loaded", "quarantined", "duplicate"]).count().collect()
     shared.unpersist()
@@ -313,7 +314,7 @@ def _write_log(spark: SparkSession, settings: Settings, report: IngestReport,
         for r in report.results if r.status in ("loaded", "rejected")
     ]
     if rows:
-        storage.append(spark.createDataFrame(rows, INGEST_LOG_SCHEMA), settings.table("bronze", "ingest_log"))
+        storage.append(spark.createDataFrame(rows, INGEST_LOG_SCHEMA), settings.table(catalog.INGEST_LOG))
 
 
 def gate_scopes(spark: SparkSession, settings: Settings, report: IngestReport) -> dict[str, str]:
@@ -326,7 +327,7 @@ def gate_scopes(spark: SparkSession, settings: Settings, report: IngestReport) -
     its volume is still judged and the checks never run on no rows; freshness reads the
     ingest log, whatever the scope.
     """
-    with_rows = storage.read_delta(spark, settings.table("bronze", "ingest_log")) \
+    with_rows = storage.read_delta(spark, settings.table(catalog.INGEST_LOG)) \
         .where((F.col("status") == "loaded") & (F.col("rows_loaded") > 0)) \
         .groupBy("dataset").agg(F.max("batch_dt").alias("latest")).collect()
     latest = {r.dataset: r.latest for r in with_rows}
@@ -350,7 +351,7 @@ def ingest(spark: SparkSession, settings: Settings, dataset_names: list[str] | N
     run_id = uuid.uuid4().hex[:12]
     contract = load_contract()
     datasets = [contract[name] for name in (dataset_names or contract)]
-    done = _ingested_fingerprints(spark, settings.table("bronze", "ingest_log"))
+    done = _ingested_fingerprints(spark, settings.table(catalog.INGEST_LOG))
     batches = discover_batches(spark, settings.paths.landing, datasets)
     if settings.run_date is not None:
         # A night's run takes the batches of its date and before; later ones wait for their own night.

@@ -8,6 +8,7 @@ from pyspark.sql import functions as F
 from pipelines.core import storage
 from pipelines.core.config import Settings
 from pipelines.core.contract import load_contract
+from pipelines.core import catalog
 
 __all__ = ["quarantine_counts", "quarantine_text"]
 
@@ -16,7 +17,7 @@ def quarantine_counts(spark: SparkSession, settings: Settings) -> list[tuple[str
     """(dataset, reason_code, rows) over every quarantine table that exists."""
     counts = []
     for dataset in load_contract().values():
-        uri = settings.table("bronze", f"{dataset.table_name}_quarantine")
+        uri = settings.table(catalog.QUARANTINE[dataset.table_name])
         if not storage.delta_exists(spark, uri):
             continue
         rows = storage.read_delta(spark, uri).groupBy("reason_code").agg(F.count(F.lit(1)).alias("n")).collect()

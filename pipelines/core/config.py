@@ -1,5 +1,9 @@
 """Typed configuration, loaded once when a job starts.
 
+Every value has one home: `conf/base.yaml`, which names and explains every key.
+These models hold the types and bounds only; an environment's file `extends:`
+base.yaml and overrides what differs.
+
 YAML files may `extends:` another file (relative to themselves); the child is
 deep-merged over the parent. Validation happens here, at the edge: an unknown
 key or a bad value raises `ConfigError` naming the key, so a typo in a court's
@@ -11,12 +15,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from pipelines.core.catalog import Table
 
 __all__ = ["ConfigError", "Settings", "load_settings", "local_path", "to_uri"]
 
@@ -52,15 +59,19 @@ def local_path(uri: str) -> Path:
 class Paths(_Strict):
     landing: str
     lake: str
-    exports: str = "exports"       # clerk files: <exports>/<run_date>/<court>.csv|.xlsx; a local or mounted folder
-    locks: str | None = None       # the run lock's folder (pipelines/core/lock.py); default <lake>/_locks if local
+    exports: str       # clerk files: <exports>/<run_date>/<court>.csv|.xlsx; a local or mounted folder
+    # Lake-side folders, each a local or mounted folder; unset, they sit beside a local lake's layers.
+    locks: str | None       # the run lock (pipelines/core/lock.py); default <lake>/_locks
+    quality: str | None     # Great Expectations' context and Data Docs; default <lake>/_quality/gx
+    reports: str | None     # model reports and cards; default <lake>/_models
+    mlflow: str | None      # the default MLflow store and artifacts; default <lake>/_mlflow
 
     @field_validator("landing", "lake")
     @classmethod
     def _as_uri(cls, value: str) -> str:
         return to_uri(value)
 
-    @field_validator("exports", "locks")
+    @field_validator("exports", "locks", "quality", "reports", "mlflow")
     @classmethod
     def _local_folder(cls, value: str | None) -> str | None:
         # Files for people (renamed into place atomically) and the run lock (flock): a local or mounted folder.
@@ -72,15 +83,15 @@ class Paths(_Strict):
 
 
 class SparkSettings(_Strict):
-    master: str = "local[*]"
-    app_name: str = "zhixing"
-    shuffle_partitions: int = Field(8, ge=1)
-    driver_memory: str = "4g"
-    timezone: str = "Asia/Shanghai"
+    master: str
+    app_name: str
+    shuffle_partitions: int = Field(ge=1)
+    driver_memory: str
+    timezone: str
     delta_package: str
-    jars_dir: str | None = None
-    ivy_dir: str | None = None
-    extra: dict[str, str] = Field(default_factory=dict)
+    jars_dir: str | None
+    ivy_dir: str | None
+    extra: dict[str, str]
 
     @field_validator("driver_memory")
     @classmethod
@@ -98,28 +109,28 @@ class SparkSettings(_Strict):
 
 
 class Privacy(_Strict):
-    secret_env_var: str = "ZHIXING_PSEUDONYM_SECRET"
-    allow_dev_secret: bool = False
+    secret_env_var: str
+    allow_dev_secret: bool
 
 
 class IngestSettings(_Strict):
-    event_time_tolerance_days: int = Field(1, ge=0)
-    parallel_datasets: int = Field(4, ge=1, le=32)   # datasets ingested at the same time
+    event_time_tolerance_days: int = Field(ge=0)
+    parallel_datasets: int = Field(ge=1, le=32)   # datasets ingested at the same time
 
 
 class LinkageSettings(_Strict):
     """Entity-resolution weights (pipelines/silver/linkage.py). m = P(level | same
     person); u comes from term frequencies in the data, so it is not configured."""
 
-    m_phone: float = Field(0.9, gt=0, lt=1)
-    m_phone_other_time: float = Field(0.05, gt=0, lt=1)  # an old number still in the address book
-    m_name_exact: float = Field(0.85, gt=0, lt=1)
-    m_name_title: float = Field(0.1, gt=0, lt=1)        # "王先生" for 王伟 (male)
-    m_masked_id: float = Field(0.98, gt=0, lt=1)
-    m_region: float = Field(0.8, gt=0, lt=1)             # an order ships to, or a relative lives in, the hukou region
-    shared_phone_min_names: int = Field(10, ge=2)        # a number no one held, seen with this many names: a shop's
-    link_threshold_bits: float = Field(12.0, ge=0)      # a link needs at least this match weight
-    min_margin_bits: float = Field(6.0, ge=0)            # ...and must beat the runner-up by this much
+    m_phone: float = Field(gt=0, lt=1)
+    m_phone_other_time: float = Field(gt=0, lt=1)  # an old number still in the address book
+    m_name_exact: float = Field(gt=0, lt=1)
+    m_name_title: float = Field(gt=0, lt=1)        # "王先生" for 王伟 (male)
+    m_masked_id: float = Field(gt=0, lt=1)
+    m_region: float = Field(gt=0, lt=1)             # an order ships to, or a relative lives in, the hukou region
+    shared_phone_min_names: int = Field(ge=2)        # a number no one held, seen with this many names: a shop's
+    link_threshold_bits: float = Field(ge=0)      # a link needs at least this match weight
+    min_margin_bits: float = Field(ge=0)            # ...and must beat the runner-up by this much
 
     @model_validator(mode="after")
     def _levels_leave_room_for_disagreement(self) -> "LinkageSettings":
@@ -133,31 +144,30 @@ class LinkageSettings(_Strict):
 class ModelSettings(_Strict):
     """The execution-risk model (models/train.py)."""
 
-    registered_name: str = "zhixing-execution-risk"
-    experiment: str = "zhixing-execution-risk"
-    tracking_uri: str | None = None        # MLFLOW_TRACKING_URI overrides; default sqlite under <lake>/_mlflow
-    seed: int = 20261125
-    test_months: int = Field(6, ge=1)      # the most recent matured filings: the out-of-time window
-    calibration_months: int = Field(6, ge=1)
-    early_stopping_share: float = Field(0.2, gt=0, lt=1)
-    max_training_rows: int = Field(1_000_000, ge=1000)   # above it, a stratified sample is trained on
-    calibration: Literal["sigmoid", "isotonic"] = "sigmoid"
-    threshold: float = Field(0.5, gt=0, lt=1)   # a "high risk" flag for slice rates in the model card
-    promote_margin: float = Field(0.005, ge=0)  # AUC a challenger must gain over the champion
-    sensitive: list[str] = Field(default_factory=lambda: ["gender"])
-    search: dict[str, list[Any]] = Field(default_factory=lambda: {
-        "num_leaves": [7, 15], "learning_rate": [0.05], "min_child_samples": [20, 50],
-        "feature_fraction": [0.8], "lambda_l2": [1.0]})
-    monotone: dict[str, Literal[-1, 1]] = Field(default_factory=dict)
+    registered_name: str
+    challenger_alias: str   # every new version; the champion's alias is scoring.model_alias
+    experiment: str
+    tracking_uri: str | None        # MLFLOW_TRACKING_URI overrides; default sqlite under <lake>/_mlflow
+    seed: int
+    test_months: int = Field(ge=1)      # the most recent matured filings: the out-of-time window
+    calibration_months: int = Field(ge=1)
+    early_stopping_share: float = Field(gt=0, lt=1)
+    max_training_rows: int = Field(ge=1000)   # above it, a stratified sample is trained on
+    calibration: Literal["sigmoid", "isotonic"]
+    threshold: float = Field(gt=0, lt=1)   # a "high risk" flag for slice rates in the model card
+    promote_margin: float = Field(ge=0)  # AUC a challenger must gain over the champion
+    sensitive: list[str]
+    search: dict[str, list[Any]]           # LightGBM's grid: every combination is tried with early stopping
+    monotone: dict[str, Literal[-1, 1]]
 
 
 class ScoringSettings(_Strict):
     """Nightly scoring (models/scoring.py). Bands: 高 p >= high, 中 p >= medium, else 低."""
 
-    model_alias: str = "champion"
-    high: float = Field(0.6, gt=0, lt=1)
-    medium: float = Field(0.35, gt=0, lt=1)
-    reasons: int = Field(4, ge=1, le=10)
+    model_alias: str
+    high: float = Field(gt=0, lt=1)
+    medium: float = Field(gt=0, lt=1)
+    reasons: int = Field(ge=1, le=10)
 
     @model_validator(mode="after")
     def _ordered(self) -> "ScoringSettings":
@@ -169,19 +179,19 @@ class ScoringSettings(_Strict):
 class ExportSettings(_Strict):
     """Filing-clerk files (pipelines/exports/risk.py)."""
 
-    max_age_days: int = Field(30, ge=0)   # scored back-log filed earlier than this is not put in a clerk's file
+    max_age_days: int = Field(ge=0)   # scored back-log filed earlier than this is not put in a clerk's file
 
 
 class MonitorSettings(_Strict):
     """Drift of the score and the top features against the champion's training window (models/drift.py)."""
 
-    investigate: float = Field(0.1, gt=0)   # PSI at which to look
-    shift: float = Field(0.25, gt=0)        # PSI at which the population has shifted
-    window_days: int = Field(30, ge=1)      # recent filings monitored together with tonight's
-    min_cases: int = Field(100, ge=1)       # fewer monitored cases than this: PSI is noise, not an alert
-    top_features: int = Field(10, ge=0)
-    bins: int = Field(10, ge=2, le=50)
-    fail_on_shift: bool = False             # a shift makes the nightly run exit 5
+    investigate: float = Field(gt=0)   # PSI at which to look
+    shift: float = Field(gt=0)        # PSI at which the population has shifted
+    window_days: int = Field(ge=1)      # recent filings monitored together with tonight's
+    min_cases: int = Field(ge=1)       # fewer monitored cases than this: PSI is noise, not an alert
+    top_features: int = Field(ge=0)
+    bins: int = Field(ge=2, le=50)
+    fail_on_shift: bool             # a shift makes the nightly run exit 5
 
     @model_validator(mode="after")
     def _ordered(self) -> "MonitorSettings":
@@ -193,30 +203,30 @@ class MonitorSettings(_Strict):
 class RecoveryRates(_Strict):
     """What share of a lead the asset watch counts as recoverable now."""
 
-    transfer_in: float = Field(0.5, ge=0, le=1)    # money booked after the account's latest balance
-    real_estate: float = Field(0.7, ge=0, le=1)    # auctions sell below the declared value
-    vehicle: float = Field(0.5, ge=0, le=1)
-    equity: float = Field(0.5, ge=0, le=1)
-    spouse_share: float = Field(0.5, ge=0, le=1)   # the debtor's half of joint property acquired in the marriage
+    transfer_in: float = Field(ge=0, le=1)    # money booked after the account's latest balance
+    real_estate: float = Field(ge=0, le=1)    # auctions sell below the declared value
+    vehicle: float = Field(ge=0, le=1)
+    equity: float = Field(ge=0, le=1)
+    spouse_share: float = Field(ge=0, le=1)   # the debtor's half of joint property acquired in the marriage
 
 
 class WatchSettings(_Strict):
     """The terminated-case asset watch (features/watch.py, pipelines/gold/watch.py)."""
 
-    cadence: Literal["monthly", "nightly", "off"] = "monthly"   # monthly: the first night of a month without a watch
-    lookback_days: int = Field(365, ge=1)          # transfers and spending older than this before T are not leads
-    min_deposit_increase: float = Field(10_000, ge=0)
-    large_transfer: float = Field(50_000, ge=5_000)   # the banks report 5,000 CNY and up
-    min_spending: float = Field(10_000, ge=0)      # luxury + travel since the closure
-    recovery: RecoveryRates = RecoveryRates()
+    cadence: Literal["monthly", "nightly", "off"]   # monthly: the first night of a month without a watch
+    lookback_days: int = Field(ge=1)          # transfers and spending older than this before T are not leads
+    min_deposit_increase: float = Field(ge=0)
+    large_transfer: float = Field(ge=5_000)   # the banks report 5,000 CNY and up
+    min_spending: float = Field(ge=0)      # luxury + travel since the closure
+    recovery: RecoveryRates
 
 
 class WhereaboutsSettings(_Strict):
     """Contact leads for serving documents (pipelines/exports/whereabouts.py): phones leave bronze only here."""
 
-    enabled: bool = False            # contract section 5: written only when the configuration turns it on
-    phones: int = Field(3, ge=1, le=10)     # most recent numbers per respondent
-    region_days: int = Field(90, ge=1)      # the shipping-region window before T
+    enabled: bool            # contract section 5: written only when the configuration turns it on
+    phones: int = Field(ge=1, le=10)     # most recent numbers per respondent
+    region_days: int = Field(ge=1)      # the shipping-region window before T
 
 
 class Settings(_Strict):
@@ -225,29 +235,58 @@ class Settings(_Strict):
     env: Literal["local", "cluster"]
     paths: Paths
     spark: SparkSettings
-    privacy: Privacy = Privacy()
-    ingest: IngestSettings = IngestSettings()
-    linkage: LinkageSettings = LinkageSettings()
-    model: ModelSettings = ModelSettings()
-    scoring: ScoringSettings = ScoringSettings()
-    export: ExportSettings = ExportSettings()
-    monitor: MonitorSettings = MonitorSettings()
-    watch: WatchSettings = WatchSettings()
-    whereabouts: WhereaboutsSettings = WhereaboutsSettings()
+    privacy: Privacy
+    ingest: IngestSettings
+    linkage: LinkageSettings
+    model: ModelSettings
+    scoring: ScoringSettings
+    export: ExportSettings
+    monitor: MonitorSettings
+    watch: WatchSettings
+    whereabouts: WhereaboutsSettings
     run_date: dt.date | None = None
 
-    def table(self, layer: str, name: str) -> str:
-        """Location of a lake table: `<lake>/<layer>/<name>` is part of the interface."""
-        return f"{self.paths.lake}/{layer}/{name}"
+    @model_validator(mode="after")
+    def _aliases_differ(self) -> "Settings":
+        if self.model.challenger_alias == self.scoring.model_alias:
+            raise ValueError("model.challenger_alias must differ from scoring.model_alias (the champion's)")
+        return self
+
+    def table(self, entry: "Table") -> str:
+        """Location of a catalog table (`pipelines.core.catalog`): `<lake>/<layer>/<name>` is part of the interface."""
+        return f"{self.paths.lake}/{entry.layer}/{entry.name}"
+
+    def layer_uri(self, layer: str) -> str:
+        """The folder of a lake layer, `<lake>/<layer>`."""
+        return f"{self.paths.lake}/{layer}"
 
     def lock_dir(self) -> Path | None:
         """Where the run lock lives: `paths.locks`, else `<lake>/_locks` for a local lake, else nowhere."""
-        if self.paths.locks:
-            return Path(self.paths.locks)
         try:
-            return local_path(self.paths.lake) / "_locks"
+            return self._lake_side(self.paths.locks, "_locks", "paths.locks")
         except ConfigError:
             return None
+
+    def quality_dir(self) -> Path:
+        """Great Expectations' file context: `paths.quality`, else `<lake>/_quality/gx` for a local lake."""
+        return self._lake_side(self.paths.quality, "_quality/gx", "paths.quality (or --quality-dir)")
+
+    def reports_dir(self) -> Path:
+        """Model reports (`run-<date>/model_card.md`): `paths.reports`, else `<lake>/_models`."""
+        return self._lake_side(self.paths.reports, "_models", "paths.reports")
+
+    def mlflow_dir(self) -> Path:
+        """The default MLflow store's folder (`mlflow.db`, `artifacts/`): `paths.mlflow`, else `<lake>/_mlflow`."""
+        return self._lake_side(self.paths.mlflow, "_mlflow", "paths.mlflow")
+
+    def _lake_side(self, configured: str | None, default: str, key: str) -> Path:
+        if configured:
+            return Path(configured)
+        try:
+            return local_path(self.paths.lake).joinpath(*default.split("/"))
+        except ConfigError:
+            raise ConfigError(f"lake {self.paths.lake} is not a local file: URI; set {key} to a local or "
+                              "mounted folder") from None
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -10,13 +10,14 @@ from pyspark.sql import SparkSession
 
 from pipelines.core import storage
 from pipelines.core.config import Settings
+from pipelines.core import catalog
 
 __all__ = ["court_codes", "by_court", "night_folder"]
 
 
 def court_codes(spark: SparkSession, settings: Settings) -> list[str]:
     """Every court silver knows: each gets its files every night, header-only when it has nothing."""
-    return sorted(r[0] for r in storage.read_delta(spark, settings.table("silver", "court_cases"))
+    return sorted(r[0] for r in storage.read_delta(spark, settings.table(catalog.SILVER["court_cases"]))
                   .select("court_code").distinct().collect())
 
 def by_court(rows: pd.DataFrame, courts: list[str]) -> dict[str, pd.DataFrame]:

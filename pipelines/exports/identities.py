@@ -13,6 +13,7 @@ from pipelines.bronze.rules import normalise_id
 from pipelines.core import storage
 from pipelines.core.config import Settings
 from pipelines.silver.conform import latest_delivery
+from pipelines.core import catalog
 
 __all__ = ["masked_id", "respondents_of", "respondent_identities"]
 
@@ -40,10 +41,10 @@ def respondent_identities(spark: SparkSession, settings: Settings, cases: DataFr
     Silver's party row gives the key (and gold's respondent order); its lineage leads to the
     bronze row that holds the name and the ID, which is masked here, in Spark.
     """
-    silver = storage.read_delta(spark, settings.table("silver", "court_parties")) \
+    silver = storage.read_delta(spark, settings.table(catalog.SILVER["court_parties"])) \
         .where((F.col("role") == "respondent") & F.col("party_key").isNotNull()) \
         .join(cases.select("case_no").distinct(), "case_no")
-    bronze = storage.read_delta(spark, settings.table("bronze", "court_parties")).select(
+    bronze = storage.read_delta(spark, settings.table(catalog.BRONZE["court_parties"])).select(
         F.col("batch_dt").alias("source_batch_dt"), "source_file", "source_row", "name",
         masked_id(F.col("id_number")).alias("masked_id"))
     order = Window.partitionBy("case_no").orderBy("source_batch_dt", "source_file", "source_row", "party_key")

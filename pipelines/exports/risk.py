@@ -21,7 +21,7 @@ import pandas as pd
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from pipelines.core import storage
+from pipelines.core import catalog, storage
 from pipelines.core.config import Settings
 from pipelines.exports.courts import by_court, court_codes, night_folder
 from pipelines.exports.identities import respondents_of
@@ -115,13 +115,13 @@ class ExportReport:
 def export_rows(spark: SparkSession, settings: Settings, run_date: dt.date) -> tuple[pd.DataFrame, int]:
     """Tonight's scored cases filed within `export.max_age_days` (one row per case), and how many older
     back-log cases tonight scored but the files leave out."""
-    tonight = storage.read_delta(spark, settings.table("gold", "case_scores")) \
+    tonight = storage.read_delta(spark, settings.table(catalog.CASE_SCORES)) \
         .where(F.col("run_date") == F.lit(run_date))
     is_recent = F.col("filed_on") >= F.lit(run_date - dt.timedelta(days=settings.export.max_age_days))
     recent = tonight.where(is_recent)
     backlog = tonight.agg(F.count(F.when(~is_recent, 1))).first()[0]
-    claims = storage.read_delta(spark, settings.table("silver", "court_cases")).select("case_no", "claim_amount")
-    parties = storage.read_delta(spark, settings.table("bronze", "court_parties"))
+    claims = storage.read_delta(spark, settings.table(catalog.SILVER["court_cases"])).select("case_no", "claim_amount")
+    parties = storage.read_delta(spark, settings.table(catalog.BRONZE["court_parties"]))
     rows = recent.join(claims, "case_no", "left") \
         .join(respondents_of(recent, parties), "case_no", "left") \
         .select("case_no", "court_code", "filed_on", "respondent_names", "masked_ids",
@@ -139,7 +139,7 @@ def export_night(spark: SparkSession, settings: Settings, run_date: dt.date, dri
     folder = night_folder(settings, run_date)
     rows, backlog = export_rows(spark, settings, run_date)
     courts = court_codes(spark, settings)
-    drift_uri = settings.table("monitor", "drift")
+    drift_uri = settings.table(catalog.DRIFT)
     if drift is None and storage.delta_exists(spark, drift_uri):
         drift = storage.read_delta(spark, drift_uri).where(F.col("run_date") == F.lit(run_date)).toPandas()
     files = write_court_exports(rows, folder, courts)

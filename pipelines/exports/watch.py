@@ -19,6 +19,7 @@ from pipelines.core.config import Settings
 from pipelines.exports.courts import by_court, court_codes, night_folder
 from pipelines.exports.identities import respondent_identities
 from pipelines.exports.sheet import Sheet, write_court_files
+from pipelines.core import catalog
 
 __all__ = ["WATCH_SHEET", "WATCH_FOLDER", "watch_rows", "export_watch"]
 
@@ -38,7 +39,7 @@ SOURCE_ZH = {"finance/balances": "银行存款查询", "finance/assets": "财产
 
 def watch_rows(spark: SparkSession, settings: Settings, run_date: dt.date) -> pd.DataFrame:
     """T's watch as the clerks' table, one row per case, court code kept for splitting."""
-    watch = storage.read_delta(spark, settings.table("gold", "asset_watch")).where(F.col("run_date") == F.lit(run_date))
+    watch = storage.read_delta(spark, settings.table(catalog.ASSET_WATCH)).where(F.col("run_date") == F.lit(run_date))
     people = respondent_identities(spark, settings, watch.select("case_no"))
     lines = _lead_lines(watch, people)
     names = people.groupBy("case_no").agg(F.array_sort(F.collect_list(F.struct("respondent_no", "name", "masked_id")))

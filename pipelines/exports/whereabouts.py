@@ -39,6 +39,7 @@ from pipelines.exports.courts import by_court, court_codes, night_folder
 from pipelines.exports.identities import respondent_identities
 from pipelines.core.config import Settings
 from pipelines.exports.sheet import Sheet, write_court_files
+from pipelines.core import catalog
 
 __all__ = ["WHEREABOUTS_FOLDER", "WHEREABOUTS_SHEET", "LEAD_TYPES", "WhereaboutsReport", "export_whereabouts"]
 
@@ -83,12 +84,12 @@ _LINEAGE = ["source_batch_dt", "source_file", "source_row"]
 
 def _raw(spark: SparkSession, settings: Settings, table: str, *columns: str) -> DataFrame:
     """Bronze columns of `table` keyed by the lineage silver rows carry."""
-    return storage.read_delta(spark, settings.table("bronze", table)).select(
+    return storage.read_delta(spark, settings.table(catalog.BRONZE[table])).select(
         F.col("batch_dt").alias("source_batch_dt"), "source_file", "source_row", *columns)
 
 
 def _silver(spark: SparkSession, settings: Settings, table: str) -> DataFrame:
-    return storage.read_delta(spark, settings.table("silver", table))
+    return storage.read_delta(spark, settings.table(catalog.SILVER[table]))
 
 
 def _sources(spark: SparkSession, settings: Settings, keys: DataFrame) -> dict[str, DataFrame]:
@@ -138,12 +139,12 @@ def _sources(spark: SparkSession, settings: Settings, keys: DataFrame) -> dict[s
 def _targets(spark: SparkSession, settings: Settings, run_date: dt.date) -> DataFrame:
     """(case_no, court_code, case_kind): tonight's cases in the clerks' files and tonight's watched cases."""
     parts = []
-    scores_uri = settings.table("gold", "case_scores")
+    scores_uri = settings.table(catalog.CASE_SCORES)
     if storage.delta_exists(spark, scores_uri):
         recent = F.col("filed_on") >= F.lit(run_date - dt.timedelta(days=settings.export.max_age_days))
         parts.append(storage.read_delta(spark, scores_uri).where((F.col("run_date") == F.lit(run_date)) & recent)
                      .select("case_no", "court_code", F.lit(CASE_KINDS["new"]).alias("case_kind")))
-    watch_uri = settings.table("gold", "asset_watch")
+    watch_uri = settings.table(catalog.ASSET_WATCH)
     if storage.delta_exists(spark, watch_uri):
         parts.append(storage.read_delta(spark, watch_uri).where(F.col("run_date") == F.lit(run_date))
                      .select("case_no", "court_code", F.lit(CASE_KINDS["watch"]).alias("case_kind")))

@@ -23,6 +23,8 @@ from pyspark.sql import types as T
 
 from pipelines.core import storage
 from pipelines.core.config import ConfigError, Settings, local_path
+from models.registry import champion_version
+from pipelines.core import catalog
 
 __all__ = ["RUNS_SCHEMA", "record_run", "table_versions"]
 
@@ -56,7 +58,7 @@ def table_versions(spark: SparkSession, settings: Settings) -> dict[str, int]:
     except ConfigError:
         root = None
     for layer in LAYERS:
-        folder = settings.table(layer, "")
+        folder = settings.layer_uri(layer)
         if not storage.exists(spark, folder):
             continue
         for entry in storage.list_dir(spark, folder):
@@ -72,29 +74,15 @@ def table_versions(spark: SparkSession, settings: Settings) -> dict[str, int]:
     return versions
 
 
-def _champion(settings: Settings) -> tuple[str | None, str | None]:
-    import mlflow
-
-    from models.train import tracking_uri
-
-    name = settings.model.registered_name
-    try:
-        mlflow.set_tracking_uri(tracking_uri(settings))
-        version = mlflow.MlflowClient().get_model_version_by_alias(name, settings.scoring.model_alias)
-        return name, str(version.version)
-    except Exception:  # noqa: BLE001 - no registry or no champion yet: the row says so with nulls
-        return name, None
-
-
 def record_run(spark: SparkSession, settings: Settings, job: str, arguments: list[str],
                started_at: dt.datetime, exit_code: int) -> str:
     """Append this run's row to `monitor/runs`; returns its run id."""
     run_id = uuid.uuid4().hex[:12]
-    model_name, model_version = _champion(settings)
+    model_name, model_version = settings.model.registered_name, champion_version(settings)
     scheduler = next((os.environ[k] for k in SCHEDULER_RUN_IDS if os.environ.get(k)), None)
     row = (run_id, job, list(arguments), settings.run_date, getpass.getuser(), socket.gethostname(), os.getpid(),
            scheduler, started_at, dt.datetime.now(), int(exit_code), model_name, model_version,
            table_versions(spark, settings))
-    storage.append(spark.createDataFrame([row], RUNS_SCHEMA), settings.table("monitor", "runs"))
+    storage.append(spark.createDataFrame([row], RUNS_SCHEMA), settings.table(catalog.RUNS))
     log.info("run audit: %s %s exit %d recorded in monitor/runs as %s", job, settings.run_date, exit_code, run_id)
     return run_id

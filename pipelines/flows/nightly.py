@@ -25,8 +25,9 @@ from pyspark.sql import SparkSession
 
 from pipelines.gold.build import build_gold
 from models.monitor import DriftReport, monitor
-from models.scoring import NoChampion, load_champion, score_cases
-from models.train import tracking_uri, train
+from models.registry import NoChampion, load_champion
+from models.scoring import score_cases
+from models.train import train
 from pipelines.bronze import ingest
 from pipelines.bronze.ingest import gate_scopes
 from pipelines.exports.risk import ExportReport, export_night
@@ -140,7 +141,7 @@ def run_night(spark: SparkSession, settings: Settings, retrain: bool = False, fu
                     lambda r: sum(r.folds.values()))
 
     try:
-        champion = load_champion(settings, tracking_uri(settings))
+        champion = load_champion(settings)
     except NoChampion as exc:
         report.exit_code = EXIT_NO_MODEL
         report.messages.append(f"{exc}. Nothing was scored or exported tonight; re-run the night with --retrain "

@@ -27,6 +27,7 @@ from features.labels import LABEL_COLUMNS, labels
 from features.profile import PROFILE_KEY, Silver, case_features, debtor_profile, respondents
 from pipelines.core import storage
 from pipelines.core.config import Settings
+from pipelines.core import catalog
 
 __all__ = ["GoldReport", "GoldError", "build_gold", "read_silver"]
 
@@ -37,19 +38,21 @@ class GoldError(RuntimeError):
     pass
 
 
-SILVER_TABLES = {
-    "persons": "population_persons", "registrations": "marriage_registrations",
-    "accounts": "finance_accounts", "balances": "finance_balances",
-    "transactions": "finance_transactions", "loans": "finance_loans", "assets": "finance_assets",
-    "orders": "ecommerce_orders", "social_accounts": "social_accounts", "links": "social_links",
-    "cases": "court_cases", "parties": "court_parties", "closures": "court_closures",
-    "dishonest": "court_dishonest", "entity_links": "entity_links",
+SILVER_TABLES = {   # Silver's field -> the catalog table it holds
+    "persons": catalog.SILVER["population_persons"], "registrations": catalog.SILVER["marriage_registrations"],
+    "accounts": catalog.SILVER["finance_accounts"], "balances": catalog.SILVER["finance_balances"],
+    "transactions": catalog.SILVER["finance_transactions"], "loans": catalog.SILVER["finance_loans"],
+    "assets": catalog.SILVER["finance_assets"], "orders": catalog.SILVER["ecommerce_orders"],
+    "social_accounts": catalog.SILVER["social_accounts"], "links": catalog.SILVER["social_links"],
+    "cases": catalog.SILVER["court_cases"], "parties": catalog.SILVER["court_parties"],
+    "closures": catalog.SILVER["court_closures"], "dishonest": catalog.SILVER["court_dishonest"],
+    "entity_links": catalog.ENTITY_LINKS,
 }
 
 
 def read_silver(spark: SparkSession, settings: Settings) -> Silver:
     """The silver tables gold reads."""
-    return Silver(**{f.name: storage.read_delta(spark, settings.table("silver", SILVER_TABLES[f.name]))
+    return Silver(**{f.name: storage.read_delta(spark, settings.table(SILVER_TABLES[f.name]))
                      for f in fields(Silver)})
 
 
@@ -78,7 +81,7 @@ def build_gold(spark: SparkSession, settings: Settings, full_rebuild: bool = Fal
     if run_date is None:
         raise GoldError("gold needs a run date (--run-date): features and labels are as of that date")
     silver = silver or read_silver(spark, settings)
-    case_uri, profile_uri = settings.table("gold", "case_features"), settings.table("gold", "debtor_profile")
+    case_uri, profile_uri = settings.table(catalog.CASE_FEATURES), settings.table(catalog.DEBTOR_PROFILE)
     incremental = not full_rebuild and storage.delta_exists(spark, case_uri)
     report = GoldReport("nightly" if incremental else "full rebuild", run_date)
 

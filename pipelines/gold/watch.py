@@ -23,6 +23,7 @@ from pipelines.gold.build import read_silver
 from features.watch import all_leads, rank_cases, watch_spine, watched_cases
 from pipelines.core import storage
 from pipelines.core.config import Settings
+from pipelines.core import catalog
 
 __all__ = ["WatchReport", "watch_due", "run_watch"]
 
@@ -51,7 +52,7 @@ def watch_due(spark: SparkSession, settings: Settings, run_date: dt.date) -> boo
     of this calendar month has run it yet, or when tonight already has (a re-run of the night)."""
     if settings.watch.cadence != "monthly":
         return settings.watch.cadence == "nightly"
-    uri = settings.table("gold", "asset_watch")
+    uri = settings.table(catalog.ASSET_WATCH)
     if not storage.delta_exists(spark, uri):
         return True
     month = storage.read_delta(spark, uri).where(F.trunc("run_date", "month") == F.lit(run_date.replace(day=1))) \
@@ -81,7 +82,7 @@ def run_watch(spark: SparkSession, settings: Settings, silver: Silver | None = N
                       assets=silver.assets, orders=silver.orders, registrations=silver.registrations,
                       settings=settings.watch).localCheckpoint()
     table = rank_cases(watched, leads, spine, run_date)
-    uri = settings.table("gold", "asset_watch")
+    uri = settings.table(catalog.ASSET_WATCH)
     storage.replace_where(table, uri, f"run_date = '{run_date.isoformat()}'")
     totals = storage.read_delta(spark, uri).where(F.col("run_date") == F.lit(run_date)).agg(
         F.count("*"), F.sum("leads_count"), F.sum("recoverable_estimate"), F.sum("outstanding")).first()

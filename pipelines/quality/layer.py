@@ -9,24 +9,15 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from pipelines.core import storage
-from pipelines.core.config import ConfigError, Settings, local_path
+from pipelines.core import catalog, storage
+from pipelines.core.config import Settings
 from pipelines.quality.checks import TableSuite
 from pipelines.quality.gate import run_gate
 from pipelines.quality.report import GateReport
 
-__all__ = ["quality_dir", "check_layer"]
+__all__ = ["check_layer"]
 
 log = logging.getLogger(__name__)
-
-
-def quality_dir(lake_uri: str) -> Path:
-    """`<lake>/_quality/gx` for a local lake; GX's file context cannot live on HDFS or S3."""
-    try:
-        return local_path(lake_uri) / "_quality" / "gx"
-    except ConfigError:
-        raise ConfigError(f"lake {lake_uri} is not a local file: URI; pass --quality-dir PATH "
-                          "(Great Expectations keeps its results in a local folder)") from None
 
 
 def check_layer(spark: SparkSession, settings: Settings, layer: str, suites: Iterable[TableSuite],
@@ -39,10 +30,10 @@ def check_layer(spark: SparkSession, settings: Settings, layer: str, suites: Ite
     suites = list(suites)
     tables = {}
     for name in dict.fromkeys(name for suite in suites for name in suite.tables_needed):
-        uri = settings.table(layer, name)
+        uri = settings.table(catalog.lookup(layer, name))
         if storage.delta_exists(spark, uri):
             tables[name] = storage.read_delta(spark, uri)
         else:
             log.warning("no Delta table at %s: %s not checked", uri, name)
     return run_gate(spark, layer, tables, run_date or settings.run_date or dt.date.today(),
-                    context_dir or quality_dir(settings.paths.lake), suites=suites, scopes=scopes)
+                    context_dir or settings.quality_dir(), suites=suites, scopes=scopes)

@@ -28,6 +28,7 @@ from pipelines.core.config import Settings
 from pipelines.core.privacy import pseudonymiser, resolve_secret
 from pipelines.silver.conform import conform_records, latest_delivery, scd2_versions
 from pipelines.silver.spec import SilverTable, silver_tables
+from pipelines.core import catalog
 
 __all__ = ["ConformReport", "conform", "pending_batches", "finish_records", "merge_key"]
 
@@ -79,14 +80,14 @@ def finish_records(records: DataFrame, table: SilverTable) -> DataFrame:
 
 def pending_batches(spark: SparkSession, settings: Settings) -> dict[str, dict[dt.date, str]]:
     """Per dataset, the loaded bronze batches (and fingerprints) silver has not seen."""
-    ingest_uri = settings.table("bronze", "ingest_log")
+    ingest_uri = settings.table(catalog.INGEST_LOG)
     if not storage.delta_exists(spark, ingest_uri):
         return {}
     newest = Window.partitionBy("dataset", "batch_dt").orderBy(F.desc("finished_at"))
     loaded = (storage.read_delta(spark, ingest_uri).where("status = 'loaded'")
               .withColumn("_rank", F.row_number().over(newest)).where("_rank = 1")
               .select("dataset", "batch_dt", "fingerprint"))
-    conform_uri = settings.table("silver", "conform_log")
+    conform_uri = settings.table(catalog.CONFORM_LOG)
     if storage.delta_exists(spark, conform_uri):
         seen = storage.read_delta(spark, conform_uri).select("dataset", "batch_dt", "fingerprint")
         loaded = loaded.join(seen, ["dataset", "batch_dt", "fingerprint"], "left_anti")
@@ -103,7 +104,7 @@ def _units_are_raw(table: SilverTable) -> bool:
 
 def _recompute(spark: SparkSession, settings: Settings, table: SilverTable, bronze: DataFrame,
                batch_dts: list[dt.date], pseudonymise: Callable[[Column], Column]) -> None:
-    silver_uri = settings.table("silver", table.name)
+    silver_uri = settings.table(catalog.SILVER[table.name])
     unit = list(table.unit)
     new_units = conform_records(bronze.where(F.col("batch_dt").isin(batch_dts)), table, pseudonymise).select(*unit)
     affected = new_units
@@ -127,7 +128,7 @@ def _write_conform_log(spark: SparkSession, settings: Settings, run_id: str, mod
     rows = [(run_id, name, batch_dt, fp, mode, now) for name, batches in done.items()
             for batch_dt, fp in batches.items()]
     if rows:
-        storage.append(spark.createDataFrame(rows, CONFORM_LOG_SCHEMA), settings.table("silver", "conform_log"))
+        storage.append(spark.createDataFrame(rows, CONFORM_LOG_SCHEMA), settings.table(catalog.CONFORM_LOG))
 
 
 def conform(spark: SparkSession, settings: Settings, full_rebuild: bool = False,
@@ -140,13 +141,13 @@ def conform(spark: SparkSession, settings: Settings, full_rebuild: bool = False,
     if full_rebuild:
         pending = _all_loaded(spark, settings)
     def conform_table(name: str, table: SilverTable) -> None:
-        bronze_uri = settings.table("bronze", table.name)
+        bronze_uri = settings.table(catalog.BRONZE[table.name])
         batches = pending.get(name, {})
         if not storage.delta_exists(spark, bronze_uri) or not (batches or full_rebuild):
             return
         table_started = time.monotonic()
         bronze = storage.read_delta(spark, bronze_uri)
-        silver_uri = settings.table("silver", table.name)
+        silver_uri = settings.table(catalog.SILVER[table.name])
         if full_rebuild:
             storage.overwrite(finish_records(conform_records(bronze, table, pseudonymise), table), silver_uri)
         else:
@@ -168,7 +169,7 @@ def conform(spark: SparkSession, settings: Settings, full_rebuild: bool = False,
 
 
 def _all_loaded(spark: SparkSession, settings: Settings) -> dict[str, dict[dt.date, str]]:
-    conform_uri = settings.table("silver", "conform_log")
+    conform_uri = settings.table(catalog.CONFORM_LOG)
     if storage.delta_exists(spark, conform_uri):
         # Forget what was conformed: a rebuild starts from bronze alone.
         storage.overwrite(spark.createDataFrame([], CONFORM_LOG_SCHEMA), conform_uri)
