@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))   # tests/landing.py helpers
+sys.path.insert(0, str(ROOT / "tests"))   # tests/helpers/, imported as `helpers`
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 from pyspark.sql import functions as F
-from tests_paths import CONF
+from helpers.paths import CONF
 
 from pipelines.exports.identities import masked_id, respondents_of
 from pipelines.exports.risk import export_night

@@ -18,9 +18,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from crash import assert_killed, differences, lake_content, run_job
+from helpers.crash import assert_killed, differences, lake_content, run_job
 from deltalake import DeltaTable
-from tests_paths import CONF, SAMPLE
+from helpers.paths import CONF, SAMPLE
 
 pytestmark = pytest.mark.chaos
 NIGHT = dt.date(2026, 10, 31)             # the sample's back-fill batch

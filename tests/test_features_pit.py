@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pytest
-from silver_frames import silver
+from helpers.silver_frames import silver
 
 from features.profile import person_features
 from features.catalogue import load_dictionary

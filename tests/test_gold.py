@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from silver_frames import frame, silver
-from tests_paths import ROOT
+from helpers.silver_frames import frame, silver
+from helpers.paths import ROOT
 
 from features import catalogue
 from features.profile import case_features, debtor_profile, respondents

@@ -20,7 +20,7 @@ import shutil
 import pandas as pd
 import pytest
 from pyspark.sql import functions as F
-from tests_paths import CONF
+from helpers.paths import CONF
 
 from features.profile import Silver, case_features, debtor_profile, respondents
 from pipelines.gold.build import SILVER_TABLES, build_gold, read_silver

@@ -16,7 +16,7 @@ import json
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from landing import write_batch
+from helpers.landing import write_batch
 from test_ingest import PERSON_COLS, TXN, person
 
 from pipelines.bronze import ingest
@@ -74,7 +74,7 @@ def _csv_bytes(rows: list[list[str]], encoding: str) -> bytes:
 def test_hostile_rows_never_crash_ingest_and_every_row_is_accounted_for(
         spark, tmp_path_factory, persons, txns, persons_encoding, cut, gzip_txns):
     from pipelines.core.config import load_settings
-    from tests_paths import CONF
+    from helpers.paths import CONF
 
     root = tmp_path_factory.mktemp("hostile")
     land = root / "landing"

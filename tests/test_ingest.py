@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 from deltalake import DeltaTable
-from landing import csv_text, jsonl_text, write_batch
+from helpers.landing import csv_text, jsonl_text, write_batch
 
 from pipelines.bronze import ingest
 from pipelines.core import catalog
@@ -69,7 +69,7 @@ TXN = {"txn_id": "t1", "account_id": "A1", "booked_at": "2025-06-30T09:30:00+08:
 def zoo(spark, tmp_path_factory):
     """A landing zone with every fault, ingested once."""
     from pipelines.core.config import load_settings
-    from tests_paths import CONF
+    from helpers.paths import CONF
 
     root = tmp_path_factory.mktemp("zoo")
     land = root / "landing"
@@ -245,7 +245,7 @@ def test_rerun_finds_nothing_new_then_picks_up_arrivals_and_redeliveries(zoo, sp
 
 def test_job_exits_non_zero_when_a_batch_is_rejected(tmp_path, spark):
     from jobs import ingest as ingest_job
-    from tests_paths import CONF
+    from helpers.paths import CONF
 
     land = tmp_path / "landing"
     write_batch(land, "court/cases", "2025-07-01", {"part-0001.csv": csv_text(
@@ -291,7 +291,7 @@ def test_nightly_gate_scopes_are_tonights_batches_with_rows_or_else_the_latest(s
     from pipelines.core import storage
     from pipelines.bronze.ingest import INGEST_LOG_SCHEMA, BatchResult, IngestReport, gate_scopes
     from pipelines.core.config import load_settings
-    from tests_paths import CONF
+    from helpers.paths import CONF
 
     settings = load_settings(CONF, lake=str(tmp_path / "lake"))
     d1, d2, d3 = dt.date(2025, 7, 1), dt.date(2025, 7, 2), dt.date(2025, 7, 3)
@@ -319,7 +319,7 @@ def test_large_json_amounts_load_exactly(tmp_path, spark):
     from decimal import Decimal
 
     from pipelines.core.config import load_settings
-    from tests_paths import CONF
+    from helpers.paths import CONF
 
     land = tmp_path / "landing"
     amounts = [17575098.16, 12000.50, "12000.50", 5000]

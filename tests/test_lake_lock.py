@@ -80,7 +80,7 @@ def test_no_lock_folder_warns_and_runs(caplog):
 
 def test_a_writing_job_exits_7_without_running_while_the_lake_is_locked(tmp_path):
     from pipelines.flows.runtime import EXIT_BUSY, EXIT_OK, job_parser, run
-    from tests_paths import CONF
+    from helpers.paths import CONF
 
     ran = []
     argv = ["--conf", str(CONF), "--lake", str(tmp_path / "lake"), "--run-date", "2026-11-06"]
@@ -94,7 +94,7 @@ def test_a_writing_job_exits_7_without_running_while_the_lake_is_locked(tmp_path
 
 def test_the_lock_folder_is_the_lakes_unless_configured(tmp_path):
     from pipelines.core.config import ConfigError, load_settings
-    from tests_paths import CONF
+    from helpers.paths import CONF
 
     assert load_settings(CONF, lake=str(tmp_path / "lake")).lock_dir() == tmp_path / "lake" / "_locks"
     assert load_settings(CONF, lake="hdfs://nn/lake").lock_dir() is None
@@ -109,7 +109,7 @@ def test_the_lock_folder_is_the_lakes_unless_configured(tmp_path):
 def test_a_production_config_without_a_real_secret_refuses_before_writing(tmp_path, monkeypatch):
     from pipelines.core.privacy import DEV_SECRET
     from pipelines.flows.runtime import EXIT_OK, EXIT_USAGE, job_parser, run
-    from tests_paths import ROOT
+    from helpers.paths import ROOT
 
     ran = []
     argv = ["--conf", str(ROOT / "conf" / "cluster.yaml"), "--lake", str(tmp_path / "lake"),

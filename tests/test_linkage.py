@@ -14,7 +14,7 @@ import pytest
 from pyspark.sql import types as T
 from test_ingest import make_id
 
-from tests_paths import CONF
+from helpers.paths import CONF
 
 from pipelines.core.config import load_settings
 from pipelines.silver.linkage import family_pairs, link_records

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from tests_paths import CONF
+from helpers.paths import CONF
 
 from models.registry import NoChampion
 from pipelines.flows import nightly

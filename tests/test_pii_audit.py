@@ -7,7 +7,7 @@ import sqlite3
 import pandas as pd
 from deltalake import write_deltalake
 from openpyxl import Workbook
-from pii_audit import Needles, find, scan_files, scan_mlflow, scan_tables
+from helpers.pii_audit import Needles, find, scan_files, scan_mlflow, scan_tables
 
 RAW_ID, PHONE, NAME, SECRET = "32031219800101123X", "13912345678", "欧阳娜娜", "a-secret-of-some-length"
 NEEDLES = Needles(frozenset({RAW_ID}), frozenset({PHONE}), frozenset({NAME}), SECRET)

@@ -11,7 +11,7 @@ from pipelines.flows.runtime import EXIT_FAILURE, EXIT_OK, job_parser, run
 
 
 def test_each_writing_run_leaves_a_row_with_its_user_exit_and_table_versions(spark, tmp_path, monkeypatch):
-    from tests_paths import CONF
+    from helpers.paths import CONF
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.setenv("ZHIXING_SCHEDULER_RUN_ID", "scheduled__2026-11-06")

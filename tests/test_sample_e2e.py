@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from deltalake import DeltaTable
 from pyspark.sql import functions as F
-from tests_paths import CONF, ROOT, SAMPLE
+from helpers.paths import CONF, ROOT, SAMPLE
 
 from pipelines.gold.build import build_gold
 from pipelines.core import storage
@@ -364,7 +364,7 @@ def test_the_night_on_a_standalone_cluster_equals_the_local_one(night, tmp_path)
     lake equals the local run's, by content. (Crashes and re-runs: `make test-chaos`.)"""
     import subprocess
 
-    from crash import differences, lake_content, run_job
+    from helpers.crash import differences, lake_content, run_job
 
     from pipelines.core.config import local_path
     from tools.standalone import spark_submit_command, standalone_cluster
@@ -414,7 +414,7 @@ def test_the_analyst_notebooks_run_on_the_lake(night):
     """Every notebook in notebooks/ executes, top to bottom, against this lake, its registry and exports."""
     import os
 
-    from notebooks import execute_notebook
+    from helpers.notebooks import execute_notebook
 
     from pipelines.core.config import local_path
 
@@ -437,7 +437,7 @@ def test_personal_data_appears_only_where_the_contract_allows(night, captured_lo
     but no full ID or phone; the pseudonymisation secret is nowhere."""
     import os
 
-    from pii_audit import Needles, scan_files, scan_mlflow, scan_tables
+    from helpers.pii_audit import Needles, scan_files, scan_mlflow, scan_tables
 
     from pipelines.core.config import local_path
     from pipelines.core.privacy import DEV_SECRET

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from deltalake import DeltaTable
 from sklearn.linear_model import LogisticRegression
-from tests_paths import CONF
+from helpers.paths import CONF
 
 from models.risk_model import RiskModel, design_matrix
 from models.registry import Champion

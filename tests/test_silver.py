@@ -7,11 +7,11 @@ import datetime as dt
 import logging
 
 import pytest
-from landing import csv_text, jsonl_text, write_batch
+from helpers.landing import csv_text, jsonl_text, write_batch
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 from test_ingest import PERSON_COLS, WOMAN, make_id, person
-from tests_paths import CONF
+from helpers.paths import CONF
 
 from pipelines.bronze import ingest
 from pipelines.core.config import ConfigError, load_settings

@@ -14,10 +14,10 @@ import datetime as dt
 
 import pytest
 from pyspark.sql import functions as F
-from silver_frames import silver
+from helpers.silver_frames import silver
 
 from features.watch import all_leads, rank_cases, watch_spine, watched_cases
-from tests_paths import CONF
+from helpers.paths import CONF
 
 from pipelines.core.config import load_settings
 

@@ -11,7 +11,7 @@ it writes that table:
 
 Nothing else reads the variable, and when it is unset a write pays one dictionary lookup. The
 tests start each job in a session of its own (`start_new_session=True`), so the kill takes the
-job and nothing else. `tests/crash.py` drives it.
+job and nothing else. `tests/helpers/crash.py` drives it.
 """
 
 from __future__ import annotations

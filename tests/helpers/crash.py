@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 from deltalake import DeltaTable
-from tests_paths import ROOT
+from helpers.paths import ROOT
 
 __all__ = ["JOBS", "VOLATILE", "start_job", "finish", "run_job", "lake_content", "differences", "assert_killed"]
 

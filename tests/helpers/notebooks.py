@@ -1,6 +1,6 @@
 """Run a notebook in a fresh kernel, as an analyst would, and fail with the cell that broke.
 
-    from notebooks import execute_notebook
+    from helpers.notebooks import execute_notebook
     executed = execute_notebook(ROOT / "notebooks" / "03_nightly_review.ipynb", {"ZHIXING_LAKE": str(lake)})
 """
 
@@ -16,7 +16,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 
 __all__ = ["NotebookError", "WORKSPACE_VARIABLES", "execute_notebook"]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # What points a notebook at a lake (tools/workspace.py and the notebooks). The kernel does not
 # inherit these from the caller's shell, so a stray ZHIXING_LAKE cannot send a test to the wrong lake.
