@@ -18,9 +18,9 @@ from pathlib import Path
 import pandas as pd
 from deltalake import DeltaTable
 
+from pipelines.core import catalog
 from pipelines.core.config import load_settings
 from pipelines.core.privacy import person_key_of, resolve_secret
-from pipelines.core import catalog
 
 TRUTH_FILES = {"ecommerce/orders": ("order_owner.csv", "order_id"),
                "social/accounts": ("social_account_owner.csv", "account_id")}

@@ -2,7 +2,7 @@
 
 For each size, in two processes (the back-fill, then the nightly run and the references), so the
 driver memory of each night is its own:
-  1. generate a landing zone with the project's generator (`jobs.generate`);
+  1. generate a landing zone with the project's generator (`python -m synthetic`);
   2. the reference ingest: a bare `spark.read` -> Delta append of the back-fill's files;
   3. night 1, the back-fill, through `pipelines.flows.nightly.run_night` with training: ingest, the three
      gates, conform, features, train, score, monitor, export, each timed, with rows, rows per second
@@ -25,8 +25,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import logging
+import math
 import os
 import platform
 import re
@@ -215,8 +215,8 @@ def run_phase(phase: str, persons: int, workdir: Path, conf: str, seed: int, reu
     from pipelines.bronze.landing import discover_batches
     from pipelines.core.config import load_settings
     from pipelines.core.contract import load_contract
-    from pipelines.flows.runtime import configure_logging
     from pipelines.core.session import build_session
+    from pipelines.flows.runtime import configure_logging
 
     configure_logging()
     root = workdir / f"p{persons}"
@@ -230,7 +230,7 @@ def run_phase(phase: str, persons: int, workdir: Path, conf: str, seed: int, reu
         if not (reuse and (landing / "court").exists()):
             shutil.rmtree(root, ignore_errors=True)
             started = time.monotonic()
-            subprocess.run([sys.executable, "-m", "jobs.generate", "--out", str(root), "--persons", str(persons),
+            subprocess.run([sys.executable, "-m", "synthetic", "--out", str(root), "--persons", str(persons),
                             "--seed", str(seed)], check=True)
             result["generate_seconds"] = round(time.monotonic() - started, 1)
         for folder in ("lake", "lake_bare", "exports"):

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from features.pit import AS_OF, KEY, as_of_join, held_at, money, ratio, within
@@ -37,8 +37,17 @@ def deposits(spine: DataFrame, accounts: DataFrame, balances: DataFrame) -> Data
         .join(owned_accounts(accounts).select("account_id", "person_key", "account_type"), "account_id")
     seen = as_of_join(spine, rows, "balance_on").where((F.col("balance_on") == q0) | (F.col("balance_on") == q4))
     at_q0 = F.col("balance_on") == q0
-    by_type = {f"deposit_{t}": F.sum(F.when(at_q0 & (F.col("account_type") == t), F.col("balance")))
-               for t in ACCOUNT_TYPES}
+
+    def balance_of(account_type: str) -> Column:
+        return F.sum(F.when(at_q0 & (F.col("account_type") == account_type), F.col("balance")))
+
+    # Spelled out (as ACCOUNT_TYPES orders them) so that a feature's name finds its code.
+    by_type = {
+        "deposit_savings": balance_of("savings"),
+        "deposit_current": balance_of("current"),
+        "deposit_wealth_management": balance_of("wealth_management"),
+        "deposit_securities": balance_of("securities"),
+    }
     out = seen.groupBy(*KEY).agg(
         *(expr.alias(name) for name, expr in by_type.items()),
         F.sum(F.when(at_q0, F.col("balance"))).alias("deposit_total"),
@@ -75,12 +84,20 @@ def assets(spine: DataFrame, asset_records: DataFrame) -> DataFrame:
     rows = asset_records.select(F.col("owner_key").alias("person_key"), "asset_type", "acquired_on",
                                 "disposed_on", money("declared_value").alias("value"))
     owned = as_of_join(spine, rows, "acquired_on").where(held_at("acquired_on", "disposed_on"))
-    aggs = []
-    for t in ASSET_TYPES:
-        is_t = F.col("asset_type") == t
-        aggs += [F.count(F.when(is_t, 1)).cast("int").alias(f"{t}_count"),
-                 F.sum(F.when(is_t, F.col("value"))).alias(f"{t}_value")]
-    return owned.groupBy(*KEY).agg(*aggs, F.sum("value").alias("assets_value"))
+
+    def count_of(asset_type: str) -> Column:
+        return F.count(F.when(F.col("asset_type") == asset_type, 1)).cast("int")
+
+    def value_of(asset_type: str) -> Column:
+        return F.sum(F.when(F.col("asset_type") == asset_type, F.col("value")))
+
+    # Spelled out (as ASSET_TYPES orders them) so that a feature's name finds its code.
+    return owned.groupBy(*KEY).agg(
+        count_of("real_estate").alias("real_estate_count"), value_of("real_estate").alias("real_estate_value"),
+        count_of("vehicle").alias("vehicle_count"), value_of("vehicle").alias("vehicle_value"),
+        count_of("equity").alias("equity_count"), value_of("equity").alias("equity_value"),
+        F.sum("value").alias("assets_value"),
+    )
 
 
 def income(spine: DataFrame, accounts: DataFrame, transactions: DataFrame) -> DataFrame:

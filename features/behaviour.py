@@ -12,7 +12,7 @@ person does not.
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from features.credit import overdue_months
@@ -44,11 +44,26 @@ def spending(spine: DataFrame, orders: DataFrame, loan_snapshots: DataFrame, ent
     seen = seen.join(overdue, (F.col("person_key") == F.col("overdue_key"))
                      & (F.col("month_end") == F.last_day(F.add_months("ordered_on", -1))), "left")
     in_3m = within("ordered_on", months=3)
-    by_category = []
-    for c in CATEGORIES:
-        is_c = F.col("category") == c
-        by_category += [F.sum(F.when(is_c, F.col("amount"))).alias(f"spend_{c}_12m"),
-                        F.sum(F.when(is_c & in_3m, F.col("amount"))).alias(f"spend_{c}_3m")]
+
+    def spend_on(category: str, window: Column | None = None) -> Column:
+        """Spend on one category over the 12 months, or only over `window` within them."""
+        is_c = F.col("category") == category
+        return F.sum(F.when(is_c if window is None else is_c & window, F.col("amount")))
+
+    # Spelled out (as CATEGORIES orders them) so that a feature's name finds its code.
+    by_category = [
+        spend_on("daily").alias("spend_daily_12m"), spend_on("daily", in_3m).alias("spend_daily_3m"),
+        spend_on("food").alias("spend_food_12m"), spend_on("food", in_3m).alias("spend_food_3m"),
+        spend_on("electronics").alias("spend_electronics_12m"),
+        spend_on("electronics", in_3m).alias("spend_electronics_3m"),
+        spend_on("luxury").alias("spend_luxury_12m"), spend_on("luxury", in_3m).alias("spend_luxury_3m"),
+        spend_on("travel").alias("spend_travel_12m"), spend_on("travel", in_3m).alias("spend_travel_3m"),
+        spend_on("education").alias("spend_education_12m"),
+        spend_on("education", in_3m).alias("spend_education_3m"),
+        spend_on("entertainment").alias("spend_entertainment_12m"),
+        spend_on("entertainment", in_3m).alias("spend_entertainment_3m"),
+        spend_on("other").alias("spend_other_12m"), spend_on("other", in_3m).alias("spend_other_3m"),
+    ]
     out = seen.groupBy(*KEY).agg(
         F.sum("amount").alias("spend_12m"),
         F.sum(F.when(in_3m, F.col("amount"))).alias("spend_3m"),

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections import Counter
 from functools import cache
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 __all__ = ["Feature", "DIMENSIONS", "load_dictionary", "feature_names", "render_markdown"]
 
@@ -41,6 +42,7 @@ class Feature(BaseModel):
     agg: Literal["sum", "max", "min", "lead", "case"]
     fill: float | str | None = None
     sources: tuple[str, ...]
+    computed_by: str
     en: str
     zh: str
     reason_zh: str
@@ -49,15 +51,38 @@ class Feature(BaseModel):
     def is_categorical(self) -> bool:
         return self.unit == "category"
 
+    @model_validator(mode="after")
+    def _computed_by_names_a_function(self) -> Feature:
+        """`computed_by` is `module.function`, importable, and defined in that module (not re-exported)."""
+        module, _, function = self.computed_by.rpartition(".")
+        try:
+            target = getattr(importlib.import_module(module), function, None) if module and function else None
+        except ImportError as e:
+            raise ValueError(f"computed_by {self.computed_by!r}: cannot import {module!r}: {e}") from e
+        if not callable(target):
+            raise ValueError(f"computed_by {self.computed_by!r} is not a function (want module.function)")
+        # An alias would point a reader, and tests/test_feature_families.py, at a file that does not build it.
+        if getattr(target, "__module__", None) != module:
+            raise ValueError(f"computed_by {self.computed_by!r}: the function is defined in "
+                             f"{target.__module__!r}; name it there")
+        return self
+
 
 @cache
 def load_dictionary(path: Path = DICTIONARY) -> tuple[Feature, ...]:
     entries = yaml.safe_load(path.read_text(encoding="utf-8"))
-    features = tuple(Feature(**e) for e in entries)
-    twice = [n for n, c in Counter(f.name for f in features).items() if c > 1]
+    # Names first: a name listed twice is a mistake whatever its entries hold.
+    twice = [n for n, c in Counter(e.get("name") for e in entries).items() if c > 1]
     if twice:
         raise ValueError(f"{path}: feature names listed twice: {twice}")
-    return features
+    return tuple(_feature(path, e) for e in entries)
+
+
+def _feature(path: Path, entry: dict) -> Feature:
+    try:
+        return Feature(**entry)
+    except ValidationError as e:
+        raise ValueError(f"{path}: feature {entry.get('name')!r}: {e}") from e
 
 
 def feature_names() -> list[str]:
@@ -79,18 +104,19 @@ def render_markdown(features: tuple[Feature, ...]) -> str:
         "credit history and any flag; `min` for the most recent event and the weakest entity-resolution link;",
         "`lead` takes the first-listed respondent (identity); `case` is a property of the case itself.",
         "*Fill* is the value used when a person has no record in the sources (absence means zero);",
-        "an empty fill means the feature stays null.",
+        "an empty fill means the feature stays null. *Computed by* names the function that builds the column",
+        "(`tests/test_feature_families.py` checks each family returns exactly the columns listed for it).",
         "",
     ]
     for key, title in DIMENSIONS.items():
         rows = [f for f in features if f.dimension == key]
         lines += [f"## {title}: {len(rows)}", "",
-                  "| feature | description | 说明 | unit | case agg | fill | sources | reason shown (理由) |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| feature | description | 说明 | unit | case agg | fill | sources | computed by | reason shown (理由) |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for f in rows:
             fill = "" if f.fill is None else f"{f.fill:g}" if isinstance(f.fill, float) else str(f.fill)
             lines.append(f"| `{f.name}` | {f.en} | {f.zh} | {f.unit} | {f.agg} | {fill} | "
-                         f"{', '.join(f.sources)} | {f.reason_zh} |")
+                         f"{', '.join(f.sources)} | `{f.computed_by}` | {f.reason_zh} |")
         lines.append("")
     return "\n".join(lines)
 

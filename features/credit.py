@@ -14,12 +14,11 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from features.labels import NO_ASSETS, PERFORMED
 from features.pit import AS_OF, KEY, as_of_join, before, held_at, money, within
 
 __all__ = ["loans", "prior_cases", "dishonest", "dishonest_at_filing"]
 
-PERFORMED = ("executed_in_full", "settled")
-NO_ASSETS = ("terminated_no_assets",)
 CONCEALMENT = ("conceals_assets", "false_declaration", "obstructs")
 
 

@@ -20,11 +20,14 @@ import datetime as dt
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-__all__ = ["HORIZON_DAYS", "labels", "LABEL_COLUMNS"]
+__all__ = ["HORIZON_DAYS", "PERFORMED", "NO_ASSETS", "TERMINATED", "labels", "LABEL_COLUMNS"]
 
 HORIZON_DAYS = 180
+# Closure codes (contract: court/closures.closure). Performed: the debt was paid; terminated: the case
+# ended unpaid, for lack of assets (终本) or otherwise.
 PERFORMED = ("executed_in_full", "settled")
-TERMINATED = ("terminated_no_assets", "terminated_other")
+NO_ASSETS = ("terminated_no_assets",)
+TERMINATED = (*NO_ASSETS, "terminated_other")
 LABEL_COLUMNS = ("label", "label_status", "label_as_of")
 
 

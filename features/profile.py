@@ -25,7 +25,7 @@ from features.labels import LABEL_COLUMNS
 from features.pit import AS_OF, KEY, money, ratio
 from features.social import contacts, kin, own_accounts, social
 
-__all__ = ["Silver", "respondents", "person_features", "debtor_profile", "case_features", "PROFILE_KEY"]
+__all__ = ["Silver", "respondent_order", "respondents", "person_features", "debtor_profile", "case_features", "PROFILE_KEY"]
 
 PROFILE_KEY = ["case_no", "person_key"]
 
@@ -51,9 +51,18 @@ class Silver:
     entity_links: DataFrame
 
 
+def respondent_order() -> Window:
+    """A case's respondents in the order the court delivered them: respondent 1 is the first listed.
+
+    Silver party rows carry their bronze lineage; the party key breaks a tie within one source row.
+    Gold's respondent numbers and the clerks' files both follow this order.
+    """
+    return Window.partitionBy("case_no").orderBy("source_batch_dt", "source_file", "source_row", "party_key")
+
+
 def respondents(cases: DataFrame, parties: DataFrame) -> DataFrame:
     """(case_no, person_key, as_of, respondent_no): respondent 1 is the first listed."""
-    order = Window.partitionBy("case_no").orderBy("source_batch_dt", "source_file", "source_row", "party_key")
+    order = respondent_order()
     rows = parties.where((F.col("role") == "respondent") & F.col("party_key").isNotNull()) \
         .join(cases.select("case_no", F.col("filed_on").alias(AS_OF)), "case_no")
     return rows.select("case_no", F.col("party_key").alias("person_key"), AS_OF,

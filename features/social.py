@@ -11,7 +11,7 @@ Kin at filing, used here and by the evasion signals:
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from features.ability import assets
@@ -68,9 +68,16 @@ def social(spine: DataFrame, accounts_held: DataFrame, held_contacts: DataFrame,
     flagged = people.join(listed, "contact_key", "left") \
         .withColumn("listed", F.coalesce(dishonest_at_filing(), F.lit(False))) \
         .groupBy(*KEY, "contact_key", "relation").agg(F.max("listed").alias("listed"))
+
+    def linked(relation: str) -> Column:
+        return F.countDistinct(F.when(F.col("relation") == relation, F.col("contact_account"))).cast("int")
+
+    # Spelled out (as RELATIONS orders them) so that a feature's name finds its code.
     counts = held_contacts.groupBy(*KEY).agg(
-        *(F.countDistinct(F.when(F.col("relation") == r, F.col("contact_account"))).cast("int").alias(f"contacts_{r}")
-          for r in RELATIONS),
+        linked("family").alias("contacts_family"),
+        linked("friend").alias("contacts_friend"),
+        linked("colleague").alias("contacts_colleague"),
+        linked("business").alias("contacts_business"),
         F.countDistinct("contact_account").cast("int").alias("contacts_total"),
     )
     evidence = accounts_held.groupBy(*KEY).agg(F.max("link_evidence").alias("social_link_evidence"))

@@ -42,7 +42,9 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from features.identity import marital_events
+from features.labels import NO_ASSETS
 from features.pit import money
+from features.text import yuan
 
 __all__ = ["lookup", "LEAD_KINDS", "LEAD_COLUMNS", "watched_cases", "watch_spine", "deposit_leads", "asset_leads",
            "transfer_leads", "spending_leads", "spouse_leads", "all_leads", "rank_cases"]
@@ -63,12 +65,6 @@ ACCOUNT_ZH = {"savings": "储蓄", "current": "活期", "wealth_management": "�
 SPENDING_CATEGORIES = ("luxury", "travel")
 
 _T = "run_date"
-
-
-def _yuan(amount: Column) -> Column:
-    """"3.2万元" from 10,000 CNY up, else whole yuan ("8500元"), as the clerks' reasons read."""
-    return F.when(F.abs(amount) >= 9999.5, F.concat(F.format_string("%.1f", amount / 10_000), F.lit("万元"))) \
-        .otherwise(F.concat(F.format_string("%.0f", amount), F.lit("元")))
 
 
 def lookup(mapping: Mapping, column: str | Column, default: Column | None = None) -> Column:
@@ -95,7 +91,7 @@ def _since_closure(event: Column, lookback_days: int) -> Column:
 def watched_cases(cases: DataFrame, closures: DataFrame, run_date: dt.date) -> DataFrame:
     """(case_no, court_code, filed_on, closed_on, claim_amount, amount_recovered, outstanding): every case
     closed `terminated_no_assets` on or before T whose claim is not fully recovered."""
-    closed = closures.where((F.col("closure") == "terminated_no_assets") & (F.col("closed_on") <= F.lit(run_date)))
+    closed = closures.where(F.col("closure").isin(*NO_ASSETS) & (F.col("closed_on") <= F.lit(run_date)))
     return cases.where(F.col("filed_on") <= F.lit(run_date)).join(closed.select(
         "case_no", "closed_on", money("amount_recovered").alias("amount_recovered")), "case_no") \
         .select("case_no", "court_code", "filed_on", "closed_on", money("claim_amount").alias("claim_amount"),
@@ -144,10 +140,10 @@ def deposit_leads(spine: DataFrame, accounts: DataFrame, balances: DataFrame, mi
     is_new = F.col("opened_on") >= F.col("closed_on")
     label = F.concat(F.col("bank_code"), F.lit(" "), _zh(ACCOUNT_ZH, "account_type"), F.lit("账户 "), F.col("account_id"))
     detail = F.when(is_new, F.concat(label, F.lit("（终本后"), F.col("opened_on").cast("string"), F.lit("开户）余额"),
-                                     _yuan(F.col("now.balance")), F.lit("（"), F.col("now.balance_on").cast("string"),
+                                     yuan(F.col("now.balance")), F.lit("（"), F.col("now.balance_on").cast("string"),
                                      F.lit("）"))) \
-        .otherwise(F.concat(label, F.lit(" 余额"), _yuan(F.col("now.balance")), F.lit("（"),
-                            F.col("now.balance_on").cast("string"), F.lit("），终本时"), _yuan(F.col("then_balance"))))
+        .otherwise(F.concat(label, F.lit(" 余额"), yuan(F.col("now.balance")), F.lit("（"),
+                            F.col("now.balance_on").cast("string"), F.lit("），终本时"), yuan(F.col("then_balance"))))
     new_rows = rows.where(is_new).select(*_lead("deposit_new", F.col("now.balance_on"), F.col("now.balance"),
                                                 F.col("increase"), "finance/balances", F.col("account_id"),
                                                 F.lit(None), detail))
@@ -165,7 +161,7 @@ def asset_leads(spine: DataFrame, assets: DataFrame, recovery: Mapping[str, floa
         .where(_held_at_t("acquired_on", "disposed_on") & (F.col("acquired_on") >= F.col("closed_on")))
     rate = lookup(recovery, "asset_type", F.lit(0.0))
     detail = F.concat(_zh(ASSET_ZH, "asset_type"), F.lit(" "), F.col("asset_id"), F.lit("（登记地"), F.col("region"),
-                      F.lit("），"), F.col("acquired_on").cast("string"), F.lit("取得，申报价值"), _yuan(F.col("value")))
+                      F.lit("），"), F.col("acquired_on").cast("string"), F.lit("取得，申报价值"), yuan(F.col("value")))
     return rows.select(*_lead("asset_acquired", F.col("acquired_on"), F.col("value"), F.col("value") * rate,
                               "finance/assets", F.col("asset_id"), F.lit(None), detail))
 
@@ -188,7 +184,7 @@ def transfer_leads(spine: DataFrame, accounts: DataFrame, balances: DataFrame, t
         .where(_since_closure(F.col("booked_on"), lookback_days) & (F.col("amount") >= F.lit(float(large)))) \
         .join(last_balance, ["account_id", _T], "left")
     after_balance = F.col("last_balance_on").isNull() | (F.col("booked_on") > F.col("last_balance_on"))
-    detail = F.concat(F.col("booked_on").cast("string"), F.lit(" 转入"), _yuan(F.col("amount")), F.lit("（"),
+    detail = F.concat(F.col("booked_on").cast("string"), F.lit(" 转入"), yuan(F.col("amount")), F.lit("（"),
                       F.col("bank_code"), F.lit(" 账户 "), F.col("account_id"), F.lit("，交易号 "), F.col("txn_id"), F.lit("）"))
     return rows.select(*_lead("transfer_in", F.col("booked_on"), F.col("amount"),
                               F.when(after_balance, F.col("amount") * F.lit(float(rate))).otherwise(F.lit(0.0)),
@@ -208,9 +204,9 @@ def spending_leads(spine: DataFrame, orders: DataFrame, min_total: float, lookba
         F.sum(F.when(F.col("category") == "luxury", F.col("amount"))).alias("luxury"),
         F.sum(F.when(F.col("category") == "travel", F.col("amount"))).alias("travel")) \
         .where(F.col("total") >= F.lit(float(min_total)))
-    detail = F.concat(F.lit("终本后奢侈品、旅游消费 "), F.col("orders").cast("string"), F.lit(" 笔共"), _yuan(F.col("total")),
-                      F.lit("（奢侈品"), _yuan(F.coalesce("luxury", F.lit(0.0))), F.lit("，旅游"),
-                      _yuan(F.coalesce("travel", F.lit(0.0))), F.lit("；最近 "), F.col("last_on").cast("string"),
+    detail = F.concat(F.lit("终本后奢侈品、旅游消费 "), F.col("orders").cast("string"), F.lit(" 笔共"), yuan(F.col("total")),
+                      F.lit("（奢侈品"), yuan(F.coalesce("luxury", F.lit(0.0))), F.lit("，旅游"),
+                      yuan(F.coalesce("travel", F.lit(0.0))), F.lit("；最近 "), F.col("last_on").cast("string"),
                       F.lit("，订单 "), F.col("last_order"), F.lit("；关联置信度"),
                       F.format_string("%.2f", F.col("confidence")), F.lit("），或违反限制消费令"))
     return per_person.select(*_lead("spending", F.col("last_on"), F.col("total"), F.lit(0.0), "ecommerce/orders",
@@ -237,7 +233,7 @@ def spouse_leads(spine: DataFrame, registrations: DataFrame, assets: DataFrame, 
     rate = lookup(recovery, "asset_type", F.lit(0.0))
     joint = F.col("acquired_on") >= F.col("registered_on")
     detail = F.concat(F.col("registered_on").cast("string"), F.lit(" 登记结婚；配偶名下"), _zh(ASSET_ZH, "asset_type"),
-                      F.lit(" "), F.col("asset_id"), F.lit("，申报价值"), _yuan(F.col("value")), F.lit("，"),
+                      F.lit(" "), F.col("asset_id"), F.lit("，申报价值"), yuan(F.col("value")), F.lit("，"),
                       F.col("acquired_on").cast("string"),
                       F.when(joint, F.lit("取得（婚后，或为夫妻共同财产）")).otherwise(F.lit("取得（婚前个人财产）")))
     return held.select(*_lead("spouse_asset", F.col("acquired_on"), F.col("value"),

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import sys
 
+from pipelines.core.session import build_session
+from pipelines.flows.runtime import EXIT_OK, EXIT_QUALITY_FAILED, job_parser, run, settings_from_args
 from pipelines.gold.build import build_gold
 from pipelines.gold.suites import gold_suites
 from pipelines.quality.layer import check_layer
-from pipelines.flows.runtime import EXIT_OK, EXIT_QUALITY_FAILED, job_parser, run, settings_from_args
-from pipelines.core.session import build_session
 
 
 def main(args) -> int:

@@ -10,10 +10,10 @@ import logging
 import sys
 from pathlib import Path
 
-from pipelines.flows.gates import GATES
-from pipelines.quality.layer import check_layer
-from pipelines.flows.runtime import EXIT_OK, EXIT_QUALITY_FAILED, job_parser, run, settings_from_args
 from pipelines.core.session import build_session
+from pipelines.flows.gates import GATES
+from pipelines.flows.runtime import EXIT_OK, EXIT_QUALITY_FAILED, job_parser, run, settings_from_args
+from pipelines.quality.layer import check_layer
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import sys
 
 from pipelines.core import storage
-from pipelines.flows.runtime import EXIT_OK, job_parser, run, settings_from_args
 from pipelines.core.session import build_session
+from pipelines.flows.runtime import EXIT_OK, job_parser, run, settings_from_args
 
 
 def main(args) -> int:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sys
 
-from pipelines.flows.runtime import EXIT_OK, job_parser, run, settings_from_args
 from pipelines.core.session import build_session
+from pipelines.flows.runtime import EXIT_OK, job_parser, run, settings_from_args
 from pipelines.silver.build import conform
 from pipelines.silver.resolve import resolve_entities
 

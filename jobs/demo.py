@@ -18,9 +18,9 @@ from pipelines.bronze.landing import discover_batches
 from pipelines.bronze.summary import quarantine_text
 from pipelines.core.config import local_path
 from pipelines.core.contract import load_contract
+from pipelines.core.session import build_session
 from pipelines.flows.nightly import run_night
 from pipelines.flows.runtime import EXIT_OK, EXIT_REJECTED, job_parser, run, settings_from_args
-from pipelines.core.session import build_session
 
 
 def main(args) -> int:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import sys
 
+from pipelines.core.session import build_session
 from pipelines.exports.risk import export_night
 from pipelines.flows.runtime import EXIT_OK, job_parser, run, settings_from_args
-from pipelines.core.session import build_session
 
 
 def main(args) -> int:

@@ -14,8 +14,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from pipelines.core.config import load_settings
-from pipelines.flows.runtime import configure_logging
 from pipelines.core.session import build_session
+from pipelines.flows.runtime import configure_logging
 
 log = logging.getLogger("zhixing.fetch_jars")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 
 from pipelines.bronze import ingest
-from pipelines.flows.runtime import EXIT_OK, EXIT_REJECTED, job_parser, run, settings_from_args
 from pipelines.core.session import build_session
+from pipelines.flows.runtime import EXIT_OK, EXIT_REJECTED, job_parser, run, settings_from_args
 
 
 def main(args) -> int:

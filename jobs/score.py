@@ -11,8 +11,8 @@ import sys
 
 from models.registry import NoChampion, load_champion
 from models.scoring import score_cases
-from pipelines.flows.runtime import EXIT_NO_MODEL, EXIT_OK, job_parser, log, run, settings_from_args
 from pipelines.core.session import build_session
+from pipelines.flows.runtime import EXIT_NO_MODEL, EXIT_OK, job_parser, log, run, settings_from_args
 
 
 def main(args) -> int:

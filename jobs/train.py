@@ -12,12 +12,15 @@ from pathlib import Path
 
 from models.registry import tracking_uri
 from models.train import train
-from pipelines.flows.runtime import EXIT_OK, job_parser, run, settings_from_args
+from pipelines.core.config import ConfigError
 from pipelines.core.session import build_session
+from pipelines.flows.runtime import EXIT_OK, job_parser, run, settings_from_args
 
 
 def main(args) -> int:
     settings = settings_from_args(args)
+    if settings.run_date is None:      # only labels matured by the run date may be trained on
+        raise ConfigError("--run-date YYYY-MM-DD is required: training uses what was known by then")
     spark = build_session(settings.spark, app_name="zhixing-train")
     report = train(spark, settings, promote=args.promote, promote_reason=args.reason,
                    truth_dir=Path(args.truth) if args.truth else None)

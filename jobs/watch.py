@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import sys
 
-from pipelines.flows.runtime import EXIT_OK, job_parser, run, settings_from_args
 from pipelines.core.session import build_session
 from pipelines.exports.watch import export_watch
-from pipelines.gold.watch import run_watch
 from pipelines.exports.whereabouts import export_whereabouts
+from pipelines.flows.runtime import EXIT_OK, job_parser, run, settings_from_args
+from pipelines.gold.watch import run_watch
 
 
 def main(args) -> int:

@@ -22,9 +22,8 @@ from pyspark.sql import functions as F
 from models.drift import drift_counts, drift_rows
 from models.registry import Champion
 from models.train import DRIFT_REFERENCE
-from pipelines.core import storage
+from pipelines.core import catalog, storage
 from pipelines.core.config import Settings
-from pipelines.core import catalog
 
 __all__ = ["DriftReport", "monitor"]
 
@@ -91,5 +90,4 @@ def monitor(spark: SparkSession, settings: Settings, champion: Champion, run_dat
     report = DriftReport(table, shifted, time.monotonic() - started)
     if shifted:
         log.warning("DRIFT: PSI at or above %.2f for %s", cfg.shift, ", ".join(shifted))
-    log.info("stage monitor: %d rows, %.1fs", len(table), report.seconds)
     return report

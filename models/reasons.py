@@ -11,7 +11,6 @@ reason reads the same wherever it is shown.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable, Iterable
 from functools import cache
@@ -22,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from features.catalogue import Feature, load_dictionary
+from features.text import number_text as _number
+from features.text import yuan_text as _yuan
 
 __all__ = ["CATEGORY_LABELS", "COMBINED_REASONS", "CombinedReason", "contributions", "reason_text", "top_reasons"]
 
@@ -74,21 +75,6 @@ class CombinedReason(NamedTuple):
 COMBINED_REASONS: tuple[CombinedReason, ...] = (
     CombinedReason("divorced_12m", "disposed_to_spouse_value_12m", "立案前12个月内离婚且资产转移给配偶或前配偶（价值{b}）"),
 )
-
-
-def _number(x: float, decimals: int = 1) -> str:
-    """At most `decimals` decimals, without trailing zeros: 3.0 -> "3", 3.46 -> "3.5"."""
-    text = f"{round(x, decimals) + 0.0:.{decimals}f}"   # + 0.0 turns -0.0 into 0.0
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _yuan(x: float) -> str:
-    # Whole yuan, half away from zero as a clerk rounds (Python's round() would give 850.5 -> 850);
-    # rounded before the threshold test, so 9,999.6 reads "1万元", not "10000元".
-    whole = int(math.copysign(math.floor(abs(x) + 0.5), x))
-    if abs(whole) >= 10_000:
-        return f"{_number(x / 10_000)}万元"
-    return f"{whole}元"
 
 
 _UNIT_FORMATS: dict[str, Callable[[float], str]] = {

@@ -92,12 +92,14 @@ def promote(settings: Settings, version: str, test_frame: pd.DataFrame, y_test: 
 class NoChampion(RuntimeError):
     """The registry has no model under the alias scoring uses."""
 
+
 @dataclass(frozen=True)
 class Champion:
     name: str
     version: str
     run_id: str
     model: RiskModel
+
 
 def load_champion(settings: Settings) -> Champion:
     """The registered model under the scoring alias, unwrapped to the `RiskModel` it serves."""

@@ -29,9 +29,8 @@ from models.metrics import BANDS, band_of
 from models.reasons import contributions, top_reasons
 from models.registry import Champion
 from models.risk_model import RiskModel
-from pipelines.core import storage
+from pipelines.core import catalog, storage
 from pipelines.core.config import ScoringSettings, Settings
-from pipelines.core import catalog
 
 __all__ = ["BANDS", "ScoreReport", "SCORES_SCHEMA", "band_of",
            "score_frame", "cases_to_score", "score_cases"]
@@ -124,5 +123,5 @@ def score_cases(spark: SparkSession, settings: Settings, champion: Champion, run
     tonight = storage.read_delta(spark, uri).where(F.col("run_date") == F.lit(run_date))
     bands = {r["band"]: r["count"] for r in tonight.groupBy("band").count().collect()}
     report = ScoreReport(run_date, f"{name} v{version}", sum(bands.values()), bands, time.monotonic() - started)
-    log.info("stage score: %d rows, %.1fs (model %s v%s)", report.cases, report.seconds, name, version)
+    log.info("%s", report.to_text())
     return report

@@ -31,19 +31,18 @@ from sklearn.metrics import roc_auc_score
 
 from features.catalogue import load_dictionary
 from features.labels import HORIZON_DAYS, labels
-from models import plots
+from models import plots, registry
 from models.baseline import baseline
 from models.card import model_card
 from models.drift import drift_reference
 from models.metrics import age_band, auc_ceiling_share, bands, deciles, evaluate, fairness_gaps, slices
 from models.reasons import contributions
-from models import registry
 from models.registry import Promotion
 from models.risk_model import RiskModel, design_matrix, fit_calibrator, refit, search
-from models.split import Split as TimeSplit, time_split
-from pipelines.core import storage
+from models.split import Split as TimeSplit
+from models.split import time_split
+from pipelines.core import catalog, storage
 from pipelines.core.config import ModelSettings, Settings
-from pipelines.core import catalog
 
 __all__ = ["DRIFT_REFERENCE", "TrainReport", "Fit", "Evaluation", "training_frame", "fit_model", "evaluate_fit",
            "write_report", "train"]

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from . import clock, ids, names
 from .arrays import ffill_index, flat
 from .clock import DAY_SECONDS, Calendar
-from .population import ELSEWHERE, HEAD, OTHER_XUZHOU, COURT_REGIONS, Population
+from .population import COURT_REGIONS, ELSEWHERE, HEAD, OTHER_XUZHOU, Population
 
 EDUCATION = np.array(["primary", "junior_high", "senior_high", "vocational", "bachelor", "master", "doctorate",
                       "unknown"])

@@ -11,6 +11,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))   # tests/helpers/, imported as `helpers`
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+# pyspark.testing.assertDataFrameEqual imports pyspark.pandas, which sets PYARROW_IGNORE_TIMEZONE=1 for
+# the whole process unless it is set. From then on pyarrow takes a zone-aware datetime's wall clock for
+# UTC, and the Beijing timestamps of helpers.silver_frames would move 8 hours later (a record from the
+# last second before a boundary would land after it) in every test after the first frame comparison.
+# Empty counts as set for pyspark.pandas (it leaves it alone) and as unset for pyarrow.
+os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "")
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,10 @@ import datetime as dt
 
 import pandas as pd
 from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
 from helpers.paths import CONF
 
-from pipelines.exports.identities import masked_id, respondents_of
+from pipelines.exports.identities import display_masked_id, respondents_of
 from pipelines.exports.risk import export_night
 from pipelines.core.config import load_settings
 from pipelines.exports.risk import EXPORT_COLUMNS
@@ -26,8 +27,10 @@ def _parties(spark, rows):
 
 def test_masked_id_keeps_the_first_six_and_last_four(spark):
     got = spark.createDataFrame([("11010519491231002x",), (" 110105194912310021 ",)], "id string") \
-        .select(masked_id(F.col("id")).alias("m")).collect()
-    assert [r.m for r in got] == ["110105********002X", "110105********0021"]
+        .select("id", display_masked_id(F.col("id")).alias("m"))
+    assertDataFrameEqual(got, spark.createDataFrame([("11010519491231002x", "110105********002X"),
+                                                     (" 110105194912310021 ", "110105********0021")],
+                                                    "id string, m string"))
 
 
 def test_respondents_in_delivery_order_latest_delivery_wins_applicants_left_out(spark):
@@ -39,11 +42,13 @@ def test_respondents_in_delivery_order_latest_delivery_wins_applicants_left_out(
         (D(2026, 11, 1), "f1", 4, "C2", "respondent", "person", "110105194912310021", "李四"),
     ])
     cases = spark.createDataFrame([("C1",)], "case_no string")
-    got = respondents_of(cases, parties).collect()
-    assert len(got) == 1 and got[0].case_no == "C1"
-    # 李四 (row 3 of the first batch) now comes before 张叁, whose latest delivery is the later batch.
-    assert got[0].respondent_names == ["李四", "张叁"]
-    assert got[0].masked_ids == ["110105********0021", "110105********002X"]
+    expected = spark.createDataFrame([(
+        "C1",
+        # 李四 (row 3 of the first batch) now comes before 张叁, whose latest delivery is the later batch.
+        ["李四", "张叁"],
+        ["110105********0021", "110105********002X"],
+    )], "case_no string, respondent_names array<string>, masked_ids array<string>")
+    assertDataFrameEqual(respondents_of(cases, parties), expected)
 
 
 def test_a_night_exports_each_court_its_own_recent_cases(spark, tmp_path):

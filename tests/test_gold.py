@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from pyspark.testing import assertDataFrameEqual
 from helpers.silver_frames import frame, silver
 from helpers.paths import ROOT
 
@@ -20,6 +21,7 @@ from pipelines.core import catalog
 
 D = dt.date(2026, 1, 10)                 # filed_on of the label cases; d + H = 2026-07-09
 H_END = D + dt.timedelta(days=180)
+LABEL_SCHEMA = "case_no string, label int, label_status string, label_as_of date"
 
 
 def day(offset: int) -> str:
@@ -49,9 +51,9 @@ def test_label_branch(spark, case, closure, closed, t, expected):
     closures = frame(spark, "closures", [{"case_no": case, "closure": closure, "closed_on": day(closed)}]
                      if closure else [])
     run_date = D + dt.timedelta(days=t)
-    row = labels(cases, closures, run_date).collect()[0]
-    assert (row["label"], row["label_status"]) == expected
-    assert row["label_as_of"] == run_date
+    label, status = expected
+    assertDataFrameEqual(labels(cases, closures, run_date),
+                         spark.createDataFrame([(case, label, status, run_date)], LABEL_SCHEMA))
 
 
 def test_labels_of_many_cases_at_once(spark):
@@ -60,11 +62,20 @@ def test_labels_of_many_cases_at_once(spark):
     closures = frame(spark, "closures", [{"case_no": c[0], "closure": c[1], "closed_on": day(c[2])}
                                          for c in LABEL_CASES if c[1]])
     run_date = D + dt.timedelta(days=185)
-    got = {r["case_no"]: r["label_status"] for r in labels(cases, closures, run_date).collect()}
-    assert got["closure_after_T_is_unknown"] == "labelled"        # known by then, paid in time
-    assert got["no_closure_horizon_not_passed"] == "labelled"     # the horizon has passed at T
-    assert got["transferred"] == "excluded"
-    assert len(got) == len(LABEL_CASES)
+    expected = spark.createDataFrame([
+        ("performed_in_horizon", 0, "labelled", run_date),
+        ("settled_on_the_horizon_day", 0, "labelled", run_date),
+        ("terminated_no_assets", 1, "labelled", run_date),
+        ("terminated_other", 1, "labelled", run_date),
+        ("paid_after_the_horizon", 1, "labelled", run_date),
+        ("no_closure_horizon_passed", 1, "labelled", run_date),
+        ("no_closure_horizon_not_passed", 1, "labelled", run_date),   # the horizon has passed at T
+        ("closure_after_T_is_unknown", 0, "labelled", run_date),      # known by then, paid in time
+        ("closure_after_T_past_horizon", 1, "labelled", run_date),
+        ("transferred", None, "excluded", run_date),
+        ("transferred_after_T", None, "excluded", run_date),           # known by then too
+    ], LABEL_SCHEMA)
+    assertDataFrameEqual(labels(cases, closures, run_date), expected)
 
 
 # ---------------------------------------------------------------- the dictionary
@@ -137,16 +148,25 @@ def court(spark):
 def test_multi_respondent_case_combines_its_respondents(spark, court):
     cases = court.cases.where("case_no = 'C1'")
     profile = debtor_profile(respondents(cases, court.parties), court)
-    row = case_features(cases, profile, labels(cases, court.closures, dt.date(2026, 11, 6))).collect()[0]
-    assert row["n_respondents"] == 2
-    assert row["assets_value"] == 900000.0 + 60000.0          # sum
-    assert row["dishonest_at_filing"] == 1                    # max: B is on the list
-    assert row["occupation"] == "farmer"                      # lead: B is listed first
-    assert row["age_at_filing"] == 36                         # B, born 1990-01-01, on 2026-01-10
-    assert row["claim_to_total_assets"] == pytest.approx(50000 / 960000)
-    assert (row["label"], row["label_status"]) == (0, "labelled")
-    leads = {r["person_key"]: r["respondent_no"] for r in profile.collect()}
-    assert leads == {B: 1, A: 2}
+    # case_features has a column per feature: the ones this case is about.
+    got = case_features(cases, profile, labels(cases, court.closures, dt.date(2026, 11, 6))).select(
+        "case_no", "n_respondents", "assets_value", "dishonest_at_filing", "occupation", "age_at_filing",
+        "claim_to_total_assets", "label", "label_status")
+    expected = spark.createDataFrame([(
+        "C1",
+        2,
+        900000.0 + 60000.0,       # assets_value: sum
+        1,                        # dishonest_at_filing: max: B is on the list
+        "farmer",                 # occupation: lead: B is listed first
+        36,                       # age_at_filing: B, born 1990-01-01, on 2026-01-10
+        50000 / 960000,           # claim_to_total_assets
+        0, "labelled",
+    )], "case_no string, n_respondents int, assets_value double, dishonest_at_filing int, occupation string, "
+        "age_at_filing int, claim_to_total_assets double, label int, label_status string")
+    # atol=1e-12: tighter than pytest.approx on the ratio, and under one ulp of 960,000, so the sum stays exact.
+    assertDataFrameEqual(got, expected, rtol=0, atol=1e-12)
+    assertDataFrameEqual(profile.select("person_key", "respondent_no"),
+                         spark.createDataFrame([(B, 1), (A, 2)], "person_key string, respondent_no int"))
 
 
 def test_case_features_columns_are_the_dictionary(spark, court):

@@ -14,6 +14,7 @@ import datetime as dt
 
 import pytest
 from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
 from helpers.silver_frames import silver
 
 from features.watch import all_leads, rank_cases, watch_spine, watched_cases
@@ -120,49 +121,62 @@ def _leads(spark, world):
 
 @pytest.fixture(scope="module")
 def result(spark):
+    """(watched, leads, ranked) of WORLD at T, cached: the tests read them several times."""
     watched, spine, leads = _leads(spark, WORLD)
-    rows = leads.collect()
-    ranked = {r["case_no"]: r for r in rank_cases(watched, leads, spine, T).collect()}
-    return {r["case_no"] for r in watched.collect()}, rows, ranked
+    frames = (watched.cache(), leads.cache(), rank_cases(watched, leads, spine, T).cache())
+    yield frames
+    for df in frames:
+        df.unpersist()
 
 
-def test_only_terminated_cases_with_debt_known_at_t_are_watched(result):
+def test_only_terminated_cases_with_debt_known_at_t_are_watched(spark, result):
     watched, _, _ = result
-    assert watched == {"C1", "C2", "C6", "C7"}
+    # Not C3 (closed after T), C4 (executed in full) nor C5 (all recovered).
+    expected = spark.createDataFrame([
+        ("C1", "苏0312", dt.date(2024, 1, 10), dt.date(2025, 3, 20), 200_000.0, 10_000.0, 190_000.0),
+        ("C2", "苏0312", dt.date(2024, 1, 10), dt.date(2025, 1, 5), 50_000.0, 0.0, 50_000.0),
+        ("C6", "苏0312", dt.date(2024, 1, 10), dt.date(2025, 1, 5), 70_000.0, 0.0, 70_000.0),
+        ("C7", "苏0312", dt.date(2024, 1, 10), dt.date(2025, 6, 30), 500_000.0, 0.0, 500_000.0),
+    ], "case_no string, court_code string, filed_on date, closed_on date, claim_amount double, "
+       "amount_recovered double, outstanding double")
+    assertDataFrameEqual(watched, expected)
 
 
-def test_a_debtor_whose_assets_reappear_is_flagged_with_the_right_evidence(result):
-    _, rows, _ = result
-    d = {(r["kind"], r["record_id"]): r for r in rows if r["person_key"] == D}
-    assert set(d) == {("deposit_growth", "A1"), ("deposit_new", "A2"), ("asset_acquired", "V1"),
-                      ("asset_acquired", "V2"), ("transfer_in", "T1"), ("transfer_in", "T6"), ("spending", "O1"),
-                      ("spouse_asset", "RS"), ("spouse_asset", "VS")}
-    growth = d[("deposit_growth", "A1")]
-    assert (growth["event_on"], growth["amount"], growth["recoverable"]) == (dt.date(2026, 9, 30), 60_000, 59_000)
-    assert growth["source"] == "finance/balances" and "终本时1000元" in growth["detail"] and "6.0万元" in growth["detail"]
-    assert d[("deposit_new", "A2")]["recoverable"] == 30_000
-    car = d[("asset_acquired", "V1")]
-    assert (car["event_on"], car["amount"], car["recoverable"], car["source"]) == \
-        (dt.date(2026, 11, 3), 180_000, 90_000, "finance/assets")
-    assert "车辆" in car["detail"] and "2026-11-03" in car["detail"]
-    # T1 came after A1's last balance (2026-09-30); T6 before it, so it is already in that balance.
-    assert d[("transfer_in", "T1")]["recoverable"] == 40_000 and d[("transfer_in", "T6")]["recoverable"] == 0
-    spend = d[("spending", "O1")]
-    assert (spend["amount"], spend["confidence"], spend["recoverable"]) == (14_000, 0.95, 0)
-    assert "2 笔" in spend["detail"] and "限制消费" in spend["detail"]
-    assert d[("spouse_asset", "RS")]["recoverable"] == 1_000_000 * 0.7 * 0.5
-    assert d[("spouse_asset", "VS")]["recoverable"] == 0 and "婚前" in d[("spouse_asset", "VS")]["detail"]
+def test_a_debtor_whose_assets_reappear_is_flagged_with_the_right_evidence(spark, result):
+    _, leads, _ = result
+    of_d = leads.where(F.col("person_key") == D)
+    # Every lead column but the clerk's text (kind_zh, detail); what the detail must say is checked below.
+    got = of_d.select("case_no", "kind", "record_id", "event_on", "amount", "recoverable", "source", "confidence")
+    expected = spark.createDataFrame([
+        ("C1", "deposit_growth", "A1", dt.date(2026, 9, 30), 60_000.0, 59_000.0, "finance/balances", None),
+        ("C1", "deposit_new", "A2", dt.date(2026, 9, 30), 30_000.0, 30_000.0, "finance/balances", None),
+        ("C1", "asset_acquired", "V1", dt.date(2026, 11, 3), 180_000.0, 90_000.0, "finance/assets", None),
+        ("C1", "asset_acquired", "V2", dt.date(2025, 6, 1), 40_000.0, 20_000.0, "finance/assets", None),
+        # T1 came after A1's last balance (2026-09-30); T6 before it, so it is already in that balance.
+        ("C1", "transfer_in", "T1", dt.date(2026, 10, 15), 80_000.0, 40_000.0, "finance/transactions", None),
+        ("C1", "transfer_in", "T6", dt.date(2026, 8, 1), 55_000.0, 0.0, "finance/transactions", None),
+        ("C1", "spending", "O1", dt.date(2026, 10, 20), 14_000.0, 0.0, "ecommerce/orders", 0.95),
+        ("C1", "spouse_asset", "RS", dt.date(2026, 6, 1), 1_000_000.0, 1_000_000 * 0.7 * 0.5, "finance/assets", None),
+        ("C1", "spouse_asset", "VS", dt.date(2019, 6, 1), 100_000.0, 0.0, "finance/assets", None),
+    ], "case_no string, kind string, record_id string, event_on date, amount double, recoverable double, "
+       "source string, confidence double")
+    assertDataFrameEqual(got, expected, rtol=0, atol=0)
+    detail = {r["record_id"]: r["detail"] for r in of_d.select("record_id", "detail").collect()}
+    assert "终本时1000元" in detail["A1"] and "6万元" in detail["A1"]
+    assert "车辆" in detail["V1"] and "2026-11-03" in detail["V1"]
+    assert "2 笔" in detail["O1"] and "限制消费" in detail["O1"]
+    assert "婚前" in detail["VS"]
 
 
 def test_an_empty_debtor_stays_silent(result):
-    _, rows, ranked = result
-    assert not [r for r in rows if r["person_key"] in (E, F_)]
-    assert set(ranked) == {"C1", "C7"}
+    _, leads, ranked = result
+    assert leads.where(F.col("person_key").isin(E, F_)).isEmpty()
+    assert {r["case_no"] for r in ranked.select("case_no").collect()} == {"C1", "C7"}
 
 
 def test_nothing_after_the_run_date_is_used(spark, result):
     """Removing every record dated after T (and undoing every end after T) changes no lead."""
-    _, rows, _ = result
+    _, leads, _ = result
     before_t = dict(WORLD)
     events = {"balances": "as_of", "transactions": "booked_at", "assets": "acquired_on", "orders": "ordered_at",
               "registrations": "registered_on", "closures": "closed_on", "accounts": "opened_on"}
@@ -173,21 +187,28 @@ def test_nothing_after_the_run_date_is_used(spark, result):
     before_t["accounts"] = [{**r, "closed_on": None} if (r.get("closed_on") or "") > T.isoformat() else r
                             for r in before_t["accounts"]]
     assert sum(len(v) for v in WORLD.values()) - sum(len(v) for v in before_t.values()) == 9   # records after T
-    _, _, leads = _leads(spark, before_t)
-    assert sorted(map(tuple, leads.collect())) == sorted(map(tuple, rows))
+    _, _, before = _leads(spark, before_t)
+    assertDataFrameEqual(before, leads, rtol=0, atol=0)
 
 
-def test_cases_are_ranked_by_what_could_be_recovered_against_what_is_owed(result):
+def test_cases_are_ranked_by_what_could_be_recovered_against_what_is_owed(spark, result):
     _, _, ranked = result
-    c1, c7 = ranked["C1"], ranked["C7"]
-    assert c1["outstanding"] == 190_000 and c1["recoverable_estimate"] == 190_000 and c1["recovery_ratio"] == 1.0
-    assert c7["recoverable_estimate"] == 50_000 and c7["recovery_ratio"] == pytest.approx(0.1)
-    assert (c1["rank_in_court"], c7["rank_in_court"]) == (1, 2)
-    assert c1["leads_count"] == 9 and c1["respondents"] == c1["respondents_with_leads"] == 1
-    # The case's leads: the most recoverable first.
-    assert [lead["record_id"] for lead in c1["leads"]][:2] == ["RS", "V1"]
-    assert [lead["recoverable"] for lead in c1["leads"]] == sorted((lead["recoverable"] for lead in c1["leads"]),
-                                                                   reverse=True)
+    # The ranking's figures, and of each case's leads (in their order) the record and what it could recover.
+    got = ranked.select("case_no", "outstanding", "recoverable_estimate", "recovery_ratio", "rank_in_court",
+                        "leads_count", "respondents", "respondents_with_leads",
+                        F.col("leads.record_id").alias("lead_records"), F.col("leads.recoverable").alias("lead_recoverable"))
+    expected = spark.createDataFrame([
+        # C1's leads could recover 589,000: the estimate is capped at the 190,000 owed.
+        ("C1", 190_000.0, 190_000.0, 1.0, 1, 9, 1, 1,
+         # The case's leads: the most recoverable first (then the latest).
+         ["RS", "V1", "A1", "T1", "A2", "V2", "O1", "T6", "VS"],
+         [350_000.0, 90_000.0, 59_000.0, 40_000.0, 30_000.0, 20_000.0, 0.0, 0.0, 0.0]),
+        ("C7", 500_000.0, 50_000.0, 50_000 / 500_000, 2, 1, 1, 1, ["G1"], [50_000.0]),
+    ], "case_no string, outstanding double, recoverable_estimate double, recovery_ratio double, rank_in_court int, "
+       "leads_count int, respondents int, respondents_with_leads int, lead_records array<string>, "
+       "lead_recoverable array<double>")
+    # Exact: the ratio is one division of two whole numbers, the same in Spark as here.
+    assertDataFrameEqual(got, expected, rtol=0, atol=0)
 
 
 def test_thresholds_come_from_the_config(spark):
@@ -197,7 +218,8 @@ def test_thresholds_come_from_the_config(spark):
     spine = watch_spine(watched_cases(s.cases, s.closures, T), s.parties, T)
     leads = all_leads(spine, accounts=s.accounts, balances=s.balances, transactions=s.transactions, assets=s.assets,
                       orders=s.orders, registrations=s.registrations, settings=strict)
-    kinds = {(r["kind"], r["record_id"]) for r in leads.where(F.col("person_key") == D).collect()}
-    assert ("transfer_in", "T1") not in kinds and ("spending", "O1") not in kinds
-    assert ("deposit_growth", "A1") not in kinds and ("deposit_new", "A2") not in kinds
-    assert ("asset_acquired", "V1") in kinds
+    # Gone: T1 (80,000 in) and T6 under the 85,000 transfer, O1 (14,000 spent) under 20,000, A1 (59,000 more)
+    # and A2 (30,000) under 60,000. The assets have no threshold.
+    assertDataFrameEqual(leads.where(F.col("person_key") == D).select("kind", "record_id"), spark.createDataFrame([
+        ("asset_acquired", "V1"), ("asset_acquired", "V2"), ("spouse_asset", "RS"), ("spouse_asset", "VS"),
+    ], "kind string, record_id string"))

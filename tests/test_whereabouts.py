@@ -7,11 +7,15 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
 
 from features.whereabouts import contact_leads
 
 T = dt.date(2026, 11, 6)
 P, Q = "p".ljust(64, "0"), "q".ljust(64, "0")
+LEAD_SCHEMA = ("person_key string, lead_type string, rank int, content string, sources array<string>, seen_on date, "
+               "confidence double")
 
 
 def frame(spark, ddl, rows):
@@ -62,42 +66,49 @@ def leads(spark):
         registry=frame(spark, "person_key string, hukou_region string, valid_from timestamp", REGISTRY),
         activities=frame(spark, "person_key string, seen_at timestamp, what string, source string, confidence double",
                          ACTIVITIES),
-        run_date=T, limit=3, region_days=90)
-    rows = out.collect()
-    return {(r["person_key"], r["lead_type"]): sorted((x for x in rows if (x["person_key"], x["lead_type"])
-                                                       == (r["person_key"], r["lead_type"])), key=lambda x: x["rank"])
-            for r in rows}
+        run_date=T, limit=3, region_days=90).cache()
+    yield out
+    out.unpersist()
 
 
-def test_phones_come_most_recent_first_with_their_sources_and_confidence(leads):
-    phones = leads[(P, "phone")]
-    assert [(r["rank"], r["content"], r["seen_on"]) for r in phones] == [
-        (1, "13900000003", dt.date(2026, 10, 30)), (2, "13700000004", dt.date(2026, 9, 1)),
-        (3, "13800000002", dt.date(2026, 3, 1))]                    # the oldest falls outside the limit of 3
-    assert phones[0]["sources"] == ["ecommerce/orders", "social/accounts"] and phones[0]["confidence"] == 0.97
-    assert phones[1]["confidence"] == 0.62 and phones[2]["confidence"] == 1.0
-    assert [r["content"] for r in leads[(Q, "phone")]] == ["13500000006"]
+def of_type(leads, *lead_types):
+    return leads.where(F.col("lead_type").isin(*lead_types))
+
+
+def test_phones_come_most_recent_first_with_their_sources_and_confidence(spark, leads):
+    expected = spark.createDataFrame([
+        (P, "phone", 1, "13900000003", ["ecommerce/orders", "social/accounts"], dt.date(2026, 10, 30), 0.97),
+        (P, "phone", 2, "13700000004", ["ecommerce/orders"], dt.date(2026, 9, 1), 0.62),
+        (P, "phone", 3, "13800000002", ["population/persons"], dt.date(2026, 3, 1), 1.0),
+        # the oldest (13800000001) falls outside the limit of 3
+        (Q, "phone", 1, "13500000006", ["population/persons"], dt.date(2025, 1, 1), 1.0),
+    ], LEAD_SCHEMA)
+    assertDataFrameEqual(of_type(leads, "phone"), expected, rtol=0, atol=0)
 
 
 def test_nothing_after_the_run_date_is_used(leads):
-    every = [r for rows in leads.values() for r in rows]
+    every = leads.collect()
+    first = {(r["person_key"], r["lead_type"]): r for r in every if r["rank"] == 1}
     assert "13600000005" not in {r["content"] for r in every}
     assert all(r["seen_on"] <= T for r in every)
-    assert leads[(P, "hukou_region")][0]["content"] == "320312"
-    assert "310101" not in leads[(P, "ship_region")][0]["content"]
+    assert first[(P, "hukou_region")]["content"] == "320312"
+    assert "310101" not in first[(P, "ship_region")]["content"]
 
 
-def test_the_likely_residence_is_the_most_frequent_recent_shipping_region_and_the_household_region(leads):
-    ship = leads[(P, "ship_region")]
-    assert len(ship) == 1 and ship[0]["content"].startswith("320312")   # 2 of 3 orders in 90 days
-    assert "3 单中 2 单" in ship[0]["content"] and ship[0]["seen_on"] == dt.date(2026, 10, 20)
-    assert ship[0]["confidence"] == 0.9
-    hukou = leads[(P, "hukou_region")][0]
-    assert (hukou["content"], hukou["seen_on"], hukou["sources"]) == ("320312", dt.date(2026, 3, 1), ["population/persons"])
-    assert (Q, "ship_region") not in leads                       # no orders: no guess
+def test_the_likely_residence_is_the_most_frequent_recent_shipping_region_and_the_household_region(spark, leads):
+    expected = spark.createDataFrame([
+        (P, "ship_region", 1, "320312（近90天 3 单中 2 单寄往此地）",   # 2 of 3 orders in 90 days
+         ["ecommerce/orders"], dt.date(2026, 10, 20), 0.9),
+        (P, "hukou_region", 1, "320312", ["population/persons"], dt.date(2026, 3, 1), 1.0),
+        (Q, "hukou_region", 1, "320311", ["population/persons"], dt.date(2025, 1, 1), 1.0),
+        # and no (Q, "ship_region"): no orders, no guess
+    ], LEAD_SCHEMA)
+    assertDataFrameEqual(of_type(leads, "ship_region", "hukou_region"), expected, rtol=0, atol=0)
 
 
-def test_the_last_activity_is_the_latest_seen_by_t(leads):
-    last = leads[(P, "last_activity")]
-    assert len(last) == 1 and last[0]["seen_on"] == dt.date(2026, 11, 2) and "银行交易" in last[0]["content"]
-    assert last[0]["sources"] == ["finance/transactions"]
+def test_the_last_activity_is_the_latest_seen_by_t(spark, leads):
+    expected = spark.createDataFrame([
+        (P, "last_activity", 1, "2026-11-02 银行交易（转入，mobile）", ["finance/transactions"], dt.date(2026, 11, 2), 1.0),
+        (Q, "last_activity", 1, "2025-01-01 户籍信息更新", ["population/persons"], dt.date(2025, 1, 1), 1.0),
+    ], LEAD_SCHEMA)
+    assertDataFrameEqual(of_type(leads, "last_activity"), expected, rtol=0, atol=0)

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines.core.config import Settings, load_settings, local_path
 from pipelines.core import catalog
+from pipelines.core.config import Settings, load_settings, local_path
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -27,13 +27,13 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from pipelines.core import storage
 from pipelines.bronze.landing import Batch, BatchRejected, discover_batches
 from pipelines.bronze.read import CsvLayout, block_offsets, inspect_csv_headers, number_rows, read_raw
 from pipelines.bronze.validate import validate_records
+from pipelines.core import catalog, storage
 from pipelines.core.config import Settings
 from pipelines.core.contract import Dataset, load_contract
-from pipelines.core import catalog
+from pipelines.core.timing import stage
 
 __all__ = ["BatchResult", "IngestReport", "ingest", "gate_scopes", "INGEST_LOG_SCHEMA", "LINEAGE_COLUMNS"]
 
@@ -224,7 +224,17 @@ def _batches_condition(batches: list[Batch]) -> str:
 
 def _ingest_dataset(spark: SparkSession, settings: Settings, dataset: Dataset,
                     pending: list[Batch], ingested_at: dt.datetime) -> list[BatchResult]:
-    started = time.monotonic()
+    with stage(f"ingest.{dataset.table_name}", log) as timed:
+        out = _ingest_batches(spark, settings, dataset, pending, ingested_at)
+        timed.rows = sum(r.rows_loaded for r in out)
+        timed.fields.update(batches=len(out), rows_in=sum(r.rows_in_files or 0 for r in out),
+                            quarantined=sum(r.rows_quarantined for r in out),
+                            duplicates=sum(r.rows_duplicate for r in out))
+    return out
+
+
+def _ingest_batches(spark: SparkSession, settings: Settings, dataset: Dataset,
+                    pending: list[Batch], ingested_at: dt.datetime) -> list[BatchResult]:
     results: dict[int, BatchResult] = {}
     layouts: dict[str, CsvLayout] = {}
     accepted: list[Batch] = []
@@ -273,9 +283,6 @@ def _ingest_dataset(spark: SparkSession, settings: Settings, dataset: Dataset,
         if result.status == "rejected":
             log.error("batch rejected: %s dt=%s %s: %s", result.dataset, result.batch_dt,
                       result.reason_code, result.reason_detail)
-    log.info("stage=ingest dataset=%s batches=%d rows_in=%d loaded=%d quarantined=%d duplicates=%d seconds=%.1f",
-             dataset.name, len(out), sum(r.rows_in_files or 0 for r in out), sum(r.rows_loaded for r in out),
-             sum(r.rows_quarantined for r in out), sum(r.rows_duplicate for r in out), time.monotonic() - started)
     return out
 
 
@@ -351,17 +358,17 @@ def ingest(spark: SparkSession, settings: Settings, dataset_names: list[str] | N
     run_id = uuid.uuid4().hex[:12]
     contract = load_contract()
     datasets = [contract[name] for name in (dataset_names or contract)]
-    done = _ingested_fingerprints(spark, settings.table(catalog.INGEST_LOG))
-    batches = discover_batches(spark, settings.paths.landing, datasets)
-    if settings.run_date is not None:
-        # A night's run takes the batches of its date and before; later ones wait for their own night.
-        later = [b for b in batches if b.batch_dt > settings.run_date]
-        if later:
-            log.info("stage=discover leaving %d batch(es) dated after the run date %s for later runs",
-                     len(later), settings.run_date)
-        batches = [b for b in batches if b.batch_dt <= settings.run_date]
-    log.info("stage=discover landing=%s batches=%d complete=%d", settings.paths.landing,
-             len(batches), sum(b.is_complete for b in batches))
+    with stage("ingest.discover", log, landing=settings.paths.landing) as timed:
+        done = _ingested_fingerprints(spark, settings.table(catalog.INGEST_LOG))
+        batches = discover_batches(spark, settings.paths.landing, datasets)
+        if settings.run_date is not None:
+            # A night's run takes the batches of its date and before; later ones wait for their own night.
+            later = [b for b in batches if b.batch_dt > settings.run_date]
+            if later:
+                log.info("ingest: leaving %d batch(es) dated after the run date %s for later runs",
+                         len(later), settings.run_date)
+            batches = [b for b in batches if b.batch_dt <= settings.run_date]
+        timed.rows, timed.fields["complete"] = len(batches), sum(b.is_complete for b in batches)
     results: list[BatchResult] = []
     work = []
     for dataset in datasets:

@@ -30,8 +30,8 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from pipelines.core import storage
 from pipelines.bronze.landing import Batch, BatchRejected
+from pipelines.core import storage
 from pipelines.core.contract import Dataset
 
 __all__ = ["CsvLayout", "inspect_csv_headers", "read_raw", "block_offsets", "number_rows"]

@@ -16,7 +16,16 @@ from collections.abc import Mapping, Sequence
 from pipelines.bronze.ingest import LINEAGE_COLUMNS
 from pipelines.core.contract import Dataset, load_contract
 from pipelines.quality.checks import (
-    Between, Check, Columns, Freshness, InSet, Integrity, NotNull, RowCountChange, TableSuite, Unique,
+    Between,
+    Check,
+    Columns,
+    Freshness,
+    InSet,
+    Integrity,
+    NotNull,
+    RowCountChange,
+    TableSuite,
+    Unique,
 )
 
 __all__ = ["BRONZE_INTEGRITY", "bronze_suite", "bronze_suites"]

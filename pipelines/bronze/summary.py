@@ -5,10 +5,9 @@ from __future__ import annotations
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from pipelines.core import storage
+from pipelines.core import catalog, storage
 from pipelines.core.config import Settings
 from pipelines.core.contract import load_contract
-from pipelines.core import catalog
 
 __all__ = ["quarantine_counts", "quarantine_text"]
 

@@ -16,6 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pipelines.core import faults
+from pipelines.core.timing import stage
 
 __all__ = [
     "FileEntry", "list_dir", "exists", "read_bytes", "read_head",
@@ -203,7 +204,8 @@ def compact(spark: SparkSession, uri: str, min_files: int = 16) -> tuple[int, in
     before = table.detail().select("numFiles").first()[0]
     if before < min_files:
         return None
-    table.optimize().executeCompaction()
-    after = DeltaTable.forPath(spark, uri).detail().select("numFiles").first()[0]
-    log.info("stage=compact table=%s files_before=%d files_after=%d", uri, before, after)
+    with stage("compact", log, table=uri, files_before=before) as timed:
+        table.optimize().executeCompaction()
+        after = DeltaTable.forPath(spark, uri).detail().select("numFiles").first()[0]
+        timed.fields["files_after"] = after
     return before, after

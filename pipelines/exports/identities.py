@@ -6,23 +6,24 @@ they appear, the ID masked here, in Spark, before anything reaches the driver.
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from features.profile import respondent_order
 from pipelines.bronze.rules import normalise_id
-from pipelines.core import storage
+from pipelines.core import catalog, storage
 from pipelines.core.config import Settings
 from pipelines.silver.conform import latest_delivery
-from pipelines.core import catalog
 
-__all__ = ["masked_id", "respondents_of", "respondent_identities"]
+__all__ = ["display_masked_id", "respondents_of", "respondent_identities"]
 
 
-def masked_id(id_number: Column) -> Column:
+def display_masked_id(id_number: Column) -> Column:
     """First 6 and last 4 characters, the rest as '*' (contract section 5)."""
     value = normalise_id(id_number)
     hidden = F.greatest(F.length(value) - F.lit(10), F.lit(0))
     return F.concat(F.substring(value, 1, 6), F.repeat(F.lit("*"), hidden), F.substring(value, -4, 4))
+
 
 def respondents_of(cases: DataFrame, parties: DataFrame) -> DataFrame:
     """(case_no, respondent_names, masked_ids): bronze party rows, latest delivery, in delivery order."""
@@ -31,9 +32,10 @@ def respondents_of(cases: DataFrame, parties: DataFrame) -> DataFrame:
     latest = latest_delivery(rows, ("case_no", "role", "_id"), batch_column="batch_dt")
     ordered = F.array_sort(F.collect_list(F.struct(
         F.col("batch_dt").alias("b"), F.col("source_file").alias("f"), F.col("source_row").alias("r"),
-        F.col("name").alias("name"), masked_id(F.col("_id")).alias("masked"))))
+        F.col("name").alias("name"), display_masked_id(F.col("_id")).alias("masked"))))
     return latest.groupBy("case_no").agg(ordered.alias("_r")).select(
         "case_no", F.col("_r.name").alias("respondent_names"), F.col("_r.masked").alias("masked_ids"))
+
 
 def respondent_identities(spark: SparkSession, settings: Settings, cases: DataFrame) -> DataFrame:
     """(case_no, person_key, respondent_no, name, masked_id) of the cases' respondents.
@@ -46,8 +48,8 @@ def respondent_identities(spark: SparkSession, settings: Settings, cases: DataFr
         .join(cases.select("case_no").distinct(), "case_no")
     bronze = storage.read_delta(spark, settings.table(catalog.BRONZE["court_parties"])).select(
         F.col("batch_dt").alias("source_batch_dt"), "source_file", "source_row", "name",
-        masked_id(F.col("id_number")).alias("masked_id"))
-    order = Window.partitionBy("case_no").orderBy("source_batch_dt", "source_file", "source_row", "party_key")
+        display_masked_id(F.col("id_number")).alias("masked_id"))
+    order = respondent_order()
     return silver.join(bronze, ["source_batch_dt", "source_file", "source_row"], "left").select(
         "case_no", F.col("party_key").alias("person_key"), F.row_number().over(order).alias("respondent_no"),
         "name", "masked_id")

@@ -26,9 +26,8 @@ from pipelines.core.config import Settings
 from pipelines.exports.courts import by_court, court_codes, night_folder
 from pipelines.exports.identities import respondents_of
 from pipelines.exports.scored import INPUT_COLUMNS, checked, court_codes_of
+from pipelines.exports.sheet import Sheet, _amount, _date_text, _joined, _text, neutralised, write_court_files, write_text_atomic
 from pipelines.exports.summary import nightly_summary
-from pipelines.exports.sheet import (Sheet, _amount, _date_text, _joined, _text, neutralised,
-                                     write_court_files, write_text_atomic)
 
 __all__ = ["EXPORT_COLUMNS", "INPUT_COLUMNS", "SHEET_NAME", "CLERK_SHEET", "ExportReport", "clerk_table",
            "write_court_exports", "export_rows", "export_night"]
@@ -41,6 +40,7 @@ EXPORT_COLUMNS = ["案号", "立案日期", "被执行人", "证件号码(脱敏
 SHEET_NAME = "风险评估"
 
 _NUMBER_FORMATS = {"执行标的": "#,##0.00", "风险概率": "0.0%"}
+
 
 def clerk_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Tonight's cases with the Chinese headers, riskiest first, every text cell formula-safe."""
@@ -77,7 +77,9 @@ def _probabilities(rows: pd.DataFrame) -> pd.Series:
         raise ValueError(f"probability outside [0, 1] for cases {list(rows.loc[outside, 'case_no'])[:5]}")
     return probability
 
+
 CLERK_SHEET = Sheet(SHEET_NAME, tuple(EXPORT_COLUMNS), _NUMBER_FORMATS)
+
 
 def write_court_exports(rows: pd.DataFrame, folder: Path, courts: Iterable[str]) -> dict[str, dict[str, Path]]:
     """Write `<stem>.csv` and `<stem>.xlsx` per court and remove the night's other exports.
@@ -148,5 +150,5 @@ def export_night(spark: SparkSession, settings: Settings, run_date: dt.date, dri
         notes.append(f"另有 {backlog} 件立案早于 {settings.export.max_age_days} 天的积压案件今晚已评分，未列入书记员文件。")
     summary = write_text_atomic(folder / "summary.md", nightly_summary(run_date, rows, drift, notes))
     report = ExportReport(folder, len(rows), len(files), backlog, files, summary, time.monotonic() - started)
-    log.info("stage export: %d rows, %d courts, %.1fs -> %s", report.cases, report.courts, report.seconds, folder)
+    log.info("%s", report.to_text())
     return report

@@ -12,6 +12,7 @@ __all__ = ["INPUT_COLUMNS", "checked", "court_codes_of"]
 INPUT_COLUMNS = ["case_no", "court_code", "filed_on", "respondent_names", "masked_ids",
                  "claim_amount", "probability", "band", "reasons"]
 
+
 def checked(rows: pd.DataFrame, columns: list[str] = INPUT_COLUMNS) -> pd.DataFrame:
     """The input frame, or a ValueError naming what is wrong with it."""
     missing = [c for c in columns if c not in rows.columns]
@@ -23,6 +24,7 @@ def checked(rows: pd.DataFrame, columns: list[str] = INPUT_COLUMNS) -> pd.DataFr
     if bad_bands:
         raise ValueError(f"band must be one of {list(BANDS)}; got {bad_bands}")
     return rows
+
 
 def court_codes_of(rows: pd.DataFrame) -> pd.Series:
     is_bad = ~rows["court_code"].map(lambda code: isinstance(code, str))

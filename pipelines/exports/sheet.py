@@ -22,7 +22,6 @@ import math
 import os
 import re
 import secrets
-import time
 import unicodedata
 from collections import Counter
 from collections.abc import Mapping
@@ -34,6 +33,8 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+
+from pipelines.core.timing import stage
 
 __all__ = ["Sheet", "neutralised", "to_csv_bytes", "to_xlsx_bytes", "safe_file_stem", "write_text_atomic",
            "write_court_files"]
@@ -51,8 +52,6 @@ _STEM_MAX_CHARS = 60
 # Linux allows 255 bytes per name; a CJK character is 3-4 bytes and the temporary name adds ~30.
 _STEM_MAX_BYTES = 180
 _EXPORT_SUFFIXES = (".csv", ".xlsx")
-
-
 
 
 def neutralised(text: str) -> str:
@@ -250,7 +249,13 @@ def write_court_files(tables: Mapping[str, pd.DataFrame], folder: Path, sheet: S
     Every file is rendered before any is written, so a bad value fails the run without touching
     last night's files; stale `*.csv`/`*.xlsx` go only after all writes succeeded.
     """
-    started = time.perf_counter()
+    with stage(f"files.{sheet.name}", log) as timed:
+        written = _write_court_files(tables, Path(folder), sheet)
+        timed.rows, timed.fields["courts"] = sum(len(t) for t in tables.values()), len(written)
+    return written
+
+
+def _write_court_files(tables: Mapping[str, pd.DataFrame], folder: Path, sheet: Sheet) -> dict[str, dict[str, Path]]:
     stems = {court: safe_file_stem(court) + sheet.file_suffix for court in sorted(tables)}
     folded = Counter(stem.casefold() for stem in stems.values())
     clashes = sorted(court for court, stem in stems.items() if folded[stem.casefold()] > 1)
@@ -259,7 +264,6 @@ def write_court_files(tables: Mapping[str, pd.DataFrame], folder: Path, sheet: S
     rendered = {court: {"csv": to_csv_bytes(tables[court], sheet), "xlsx": to_xlsx_bytes(tables[court], sheet)}
                 for court in stems}
 
-    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     root = folder.resolve(strict=True)
     written: dict[str, dict[str, Path]] = {}
@@ -268,9 +272,8 @@ def write_court_files(tables: Mapping[str, pd.DataFrame], folder: Path, sheet: S
                           for kind, data in contents.items()}
     kept = {path.name.casefold() for paths in written.values() for path in paths.values()}
     removed = _remove_stale_exports(root, kept)
-    log.info("%s files: %d rows, %d courts, %d files written, %d stale removed, %.2fs", sheet.name,
-             sum(len(t) for t in tables.values()), len(written), 2 * len(written), len(removed),
-             time.perf_counter() - started)
+    if removed:
+        log.info("%s: removed %d stale file(s) from %s", sheet.name, len(removed), root)
     return written
 
 

@@ -32,6 +32,7 @@ def nightly_summary(run_date: dt.date | str, rows: pd.DataFrame, drift: pd.DataF
     lines += _drift_section(drift) + _notes_section(notes or [])
     return "\n".join(lines).rstrip("\n") + "\n"
 
+
 def _band_section(rows: pd.DataFrame) -> list[str]:
     counts = Counter(zip(court_codes_of(rows), rows["band"]))
     lines = ["## 各法院风险等级 Cases by court and band", "",
@@ -42,6 +43,7 @@ def _band_section(rows: pd.DataFrame) -> list[str]:
     totals = [sum(n for (_, band), n in counts.items() if band == b) for b in BANDS]
     lines += ["| **合计** | " + " | ".join(map(str, totals)) + f" | {sum(totals)} |", ""]
     return lines
+
 
 def _reason_section(rows: pd.DataFrame) -> list[str]:
     """The ten commonest feature phrases: "银行存款总额：3.2万元" counts as "银行存款总额"."""
@@ -60,6 +62,7 @@ def _reason_section(rows: pd.DataFrame) -> list[str]:
     top = sorted(phrases.items(), key=lambda item: (-item[1], item[0]))[:10]
     lines += [f"| {rank} | {_md_text(phrase)} | {n} |" for rank, (phrase, n) in enumerate(top, start=1)]
     return lines + [""]
+
 
 def _drift_section(drift: pd.DataFrame | None) -> list[str]:
     lines = ["## 特征漂移 Drift (PSI)", ""]
@@ -86,13 +89,16 @@ def _drift_section(drift: pd.DataFrame | None) -> list[str]:
         lines.append(f"| {_md_text(r.scope)} | {_md_text(r.feature)} | {psi} | {level} | {cases} |")
     return lines + [""]
 
+
 def _notes_section(notes: list[str]) -> list[str]:
     lines = ["## 备注 Notes", ""]
     return lines + ([f"- {_md_text(note)}" for note in notes] or ["（无）"]) + [""]
 
+
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|&~#])")
 
 _MD_LIST_START = re.compile(r"^(\d+)([.)])|^([+\-=])")
+
 
 def _md_text(value) -> str:
     """Any text as one line of literal Markdown: court codes and notes are data, not markup."""

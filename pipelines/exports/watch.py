@@ -14,12 +14,12 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from features.watch import lookup
-from pipelines.core import storage
+from pipelines.core import catalog, storage
 from pipelines.core.config import Settings
 from pipelines.exports.courts import by_court, court_codes, night_folder
 from pipelines.exports.identities import respondent_identities
 from pipelines.exports.sheet import Sheet, write_court_files
-from pipelines.core import catalog
+from pipelines.exports.sources import SOURCE_ZH
 
 __all__ = ["WATCH_SHEET", "WATCH_FOLDER", "watch_rows", "export_watch"]
 
@@ -33,8 +33,6 @@ WATCH_SHEET = Sheet(
     wrap=("财产线索",),
     file_suffix=f"_{WATCH_FOLDER}",
 )
-SOURCE_ZH = {"finance/balances": "银行存款查询", "finance/assets": "财产登记", "finance/transactions": "银行交易流水",
-             "ecommerce/orders": "电商订单", "marriage/registrations": "婚姻登记"}
 
 
 def watch_rows(spark: SparkSession, settings: Settings, run_date: dt.date) -> pd.DataFrame:

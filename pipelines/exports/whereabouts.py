@@ -34,12 +34,12 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from features.whereabouts import contact_leads
-from pipelines.core import storage
+from pipelines.core import catalog, storage
+from pipelines.core.config import Settings
 from pipelines.exports.courts import by_court, court_codes, night_folder
 from pipelines.exports.identities import respondent_identities
-from pipelines.core.config import Settings
 from pipelines.exports.sheet import Sheet, write_court_files
-from pipelines.core import catalog
+from pipelines.exports.sources import SOURCE_ZH
 
 __all__ = ["WHEREABOUTS_FOLDER", "WHEREABOUTS_SHEET", "LEAD_TYPES", "WhereaboutsReport", "export_whereabouts"]
 
@@ -55,8 +55,6 @@ WHEREABOUTS_SHEET = Sheet(
 # lead type -> (order in a respondent's rows, how a clerk reads it)
 LEAD_TYPES = {"phone": (0, "手机号码"), "ship_region": (1, "常用收货地区"), "hukou_region": (2, "户籍地区"),
               "last_activity": (3, "最近活动")}
-SOURCE_ZH = {"population/persons": "户籍登记", "ecommerce/orders": "电商订单", "social/accounts": "社交账号",
-             "finance/transactions": "银行交易", "finance/assets": "财产登记", "marriage/registrations": "婚姻登记"}
 CASE_KINDS = {"new": "新立案", "watch": "终本财产线索"}
 
 

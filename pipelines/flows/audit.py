@@ -21,10 +21,9 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
-from pipelines.core import storage
-from pipelines.core.config import ConfigError, Settings, local_path
 from models.registry import champion_version
-from pipelines.core import catalog
+from pipelines.core import catalog, storage
+from pipelines.core.config import ConfigError, Settings, local_path
 
 __all__ = ["RUNS_SCHEMA", "record_run", "table_versions"]
 

@@ -16,30 +16,30 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pyspark.sql import SparkSession
 
-from pipelines.gold.build import build_gold
 from models.monitor import DriftReport, monitor
 from models.registry import NoChampion, load_champion
 from models.scoring import score_cases
 from models.train import train
 from pipelines.bronze import ingest
 from pipelines.bronze.ingest import gate_scopes
-from pipelines.exports.risk import ExportReport, export_night
 from pipelines.core.config import Settings
+from pipelines.core.timing import stage
+from pipelines.exports.risk import ExportReport, export_night
+from pipelines.exports.watch import export_watch
+from pipelines.exports.whereabouts import WhereaboutsReport, export_whereabouts
 from pipelines.flows.gates import GATES
-from pipelines.quality.layer import check_layer
 from pipelines.flows.runtime import EXIT_DRIFT, EXIT_NO_MODEL, EXIT_OK, EXIT_QUALITY_FAILED, EXIT_REJECTED
+from pipelines.gold.build import build_gold
+from pipelines.gold.watch import WatchReport, run_watch, watch_due
+from pipelines.quality.layer import check_layer
 from pipelines.silver.build import conform
 from pipelines.silver.resolve import resolve_entities
-from pipelines.exports.watch import export_watch
-from pipelines.gold.watch import WatchReport, run_watch, watch_due
-from pipelines.exports.whereabouts import WhereaboutsReport, export_whereabouts
 
 __all__ = ["NightReport", "StageResult", "run_night"]
 
@@ -68,9 +68,9 @@ class NightReport:
     def to_text(self) -> str:
         lines = [f"night {self.run_date}: exit code {self.exit_code}", f"{'stage':<16}{'rows':>10}{'seconds':>10}"]
         lines += [f"{s.stage:<16}{s.rows:>10}{s.seconds:>10.1f}" for s in self.stages]
-        for stage in self.stages:
-            if stage.detail:
-                lines += ["", f"-- {stage.stage}", stage.detail]
+        for result in self.stages:
+            if result.detail:
+                lines += ["", f"-- {result.stage}", result.detail]
         lines += ["", *self.messages] if self.messages else []
         return "\n".join(lines)
 
@@ -83,13 +83,10 @@ class _Night:
 
     def stage(self, name: str, work: Callable[[], Any], rows: Callable[[Any], int],
               detail: Callable[[Any], str] = lambda r: r.to_text()) -> Any:
-        log.info("stage %s: started", name)
-        started = time.monotonic()
-        result = work()
-        seconds = time.monotonic() - started
-        count = rows(result)
-        log.info("stage %s: %d rows, %.1fs", name, count, seconds)
-        self.report.stages.append(StageResult(name, count, seconds, detail(result)))
+        with stage(name.replace(" ", "_"), log) as timed:
+            result = work()
+            timed.rows = rows(result)
+        self.report.stages.append(StageResult(name, timed.rows, timed.seconds, detail(result)))
         return result
 
     def gate(self, spark: SparkSession, settings: Settings, name: str, run_date: dt.date,

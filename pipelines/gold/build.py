@@ -25,9 +25,9 @@ from pyspark.sql import functions as F
 
 from features.labels import LABEL_COLUMNS, labels
 from features.profile import PROFILE_KEY, Silver, case_features, debtor_profile, respondents
-from pipelines.core import storage
+from pipelines.core import catalog, storage
 from pipelines.core.config import Settings
-from pipelines.core import catalog
+from pipelines.core.timing import stage
 
 __all__ = ["GoldReport", "GoldError", "build_gold", "read_silver"]
 
@@ -76,12 +76,12 @@ class GoldReport:
 def build_gold(spark: SparkSession, settings: Settings, full_rebuild: bool = False,
                silver: Silver | None = None) -> GoldReport:
     """Build or extend gold for the run date; see the module docstring."""
-    started = time.monotonic()
+    started = time.monotonic()   # the nightly run's stage line times the whole build
     run_date = settings.run_date
     if run_date is None:
         raise GoldError("gold needs a run date (--run-date): features and labels are as of that date")
     silver = silver or read_silver(spark, settings)
-    case_uri, profile_uri = settings.table(catalog.CASE_FEATURES), settings.table(catalog.DEBTOR_PROFILE)
+    case_uri = settings.table(catalog.CASE_FEATURES)
     incremental = not full_rebuild and storage.delta_exists(spark, case_uri)
     report = GoldReport("nightly" if incremental else "full rebuild", run_date)
 
@@ -98,13 +98,27 @@ def build_gold(spark: SparkSession, settings: Settings, full_rebuild: bool = Fal
     report.new_cases = new_cases.count()
     log.info("gold: %d cases to build (%s, as of %s)", report.new_cases, report.mode, run_date)
 
-    stage = time.monotonic()
-    resp = respondents(new_cases, silver.parties).localCheckpoint()
-    profile = debtor_profile(resp, silver).withColumn("features_built_on", F.lit(run_date)).localCheckpoint()
-    report.profiles = profile.count()
-    log.info("gold: debtor_profile %d rows in %.1fs", report.profiles, time.monotonic() - stage)
+    with stage("gold.debtor_profile", log) as timed:
+        resp = respondents(new_cases, silver.parties).localCheckpoint()
+        profile = debtor_profile(resp, silver).withColumn("features_built_on", F.lit(run_date)).localCheckpoint()
+        report.profiles = timed.rows = profile.count()
 
-    stage = time.monotonic()
+    with stage("gold.case_features", log, cases=report.new_cases):
+        _write_case_features(spark, settings, silver, cases, new_cases, profile, incremental)
+
+    status = storage.read_delta(spark, case_uri).groupBy("label_status").count().collect()
+    report.label_status = {r["label_status"]: r["count"] for r in status}
+    report.cases_total = sum(report.label_status.values())
+    report.seconds = time.monotonic() - started
+    log.info("%s", report.to_text())
+    return report
+
+
+def _write_case_features(spark: SparkSession, settings: Settings, silver: Silver, cases, new_cases, profile,
+                         incremental: bool) -> None:
+    """Write tonight's profiles and case features; re-evaluate every label at the run date."""
+    run_date = settings.run_date
+    case_uri, profile_uri = settings.table(catalog.CASE_FEATURES), settings.table(catalog.DEBTOR_PROFILE)
     built = case_features(new_cases, profile, labels(new_cases, silver.closures, run_date)) \
         .withColumn("features_built_on", F.lit(run_date))
     if incremental:
@@ -116,11 +130,3 @@ def build_gold(spark: SparkSession, settings: Settings, full_rebuild: bool = Fal
     else:
         storage.overwrite(profile, profile_uri)
         storage.overwrite(built, case_uri)
-    log.info("gold: case_features written in %.1fs", time.monotonic() - stage)
-
-    status = storage.read_delta(spark, case_uri).groupBy("label_status").count().collect()
-    report.label_status = {r["label_status"]: r["count"] for r in status}
-    report.cases_total = sum(report.label_status.values())
-    report.seconds = time.monotonic() - started
-    log.info("%s", report.to_text())
-    return report

@@ -19,15 +19,16 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from features.profile import Silver
-from pipelines.gold.build import read_silver
 from features.watch import all_leads, rank_cases, watch_spine, watched_cases
-from pipelines.core import storage
+from pipelines.core import catalog, storage
 from pipelines.core.config import Settings
-from pipelines.core import catalog
+from pipelines.core.timing import stage
+from pipelines.gold.build import read_silver
 
 __all__ = ["WatchReport", "watch_due", "run_watch"]
 
 log = logging.getLogger(__name__)
+
 
 @dataclass
 class WatchReport:
@@ -70,26 +71,24 @@ def run_watch(spark: SparkSession, settings: Settings, silver: Silver | None = N
     silver = silver or read_silver(spark, settings)
     report = WatchReport(run_date)
 
-    stage = time.monotonic()
-    watched = watched_cases(silver.cases, silver.closures, run_date).localCheckpoint()
-    spine = watch_spine(watched, silver.parties, run_date).localCheckpoint()
-    report.watched, report.respondents = watched.count(), spine.count()
-    log.info("watch: %d terminated cases with debt unpaid, %d respondents (%.1fs)", report.watched,
-             report.respondents, time.monotonic() - stage)
+    with stage("watch.cases", log) as timed:
+        watched = watched_cases(silver.cases, silver.closures, run_date).localCheckpoint()
+        spine = watch_spine(watched, silver.parties, run_date).localCheckpoint()
+        report.watched, report.respondents = watched.count(), spine.count()
+        timed.rows, timed.fields["respondents"] = report.watched, report.respondents
 
-    stage = time.monotonic()
-    leads = all_leads(spine, accounts=silver.accounts, balances=silver.balances, transactions=silver.transactions,
-                      assets=silver.assets, orders=silver.orders, registrations=silver.registrations,
-                      settings=settings.watch).localCheckpoint()
-    table = rank_cases(watched, leads, spine, run_date)
-    uri = settings.table(catalog.ASSET_WATCH)
-    storage.replace_where(table, uri, f"run_date = '{run_date.isoformat()}'")
-    totals = storage.read_delta(spark, uri).where(F.col("run_date") == F.lit(run_date)).agg(
-        F.count("*"), F.sum("leads_count"), F.sum("recoverable_estimate"), F.sum("outstanding")).first()
-    report.cases_with_leads, report.leads = totals[0], totals[1] or 0
-    report.recoverable, report.outstanding = float(totals[2] or 0), float(totals[3] or 0)
-    log.info("watch: %d cases with %d leads written to gold/asset_watch (%.1fs)", report.cases_with_leads,
-             report.leads, time.monotonic() - stage)
+    with stage("watch.leads", log) as timed:
+        leads = all_leads(spine, accounts=silver.accounts, balances=silver.balances,
+                          transactions=silver.transactions, assets=silver.assets, orders=silver.orders,
+                          registrations=silver.registrations, settings=settings.watch).localCheckpoint()
+        table = rank_cases(watched, leads, spine, run_date)
+        uri = settings.table(catalog.ASSET_WATCH)
+        storage.replace_where(table, uri, f"run_date = '{run_date.isoformat()}'")
+        totals = storage.read_delta(spark, uri).where(F.col("run_date") == F.lit(run_date)).agg(
+            F.count("*"), F.sum("leads_count"), F.sum("recoverable_estimate"), F.sum("outstanding")).first()
+        report.cases_with_leads, report.leads = totals[0], totals[1] or 0
+        report.recoverable, report.outstanding = float(totals[2] or 0), float(totals[3] or 0)
+        timed.rows, timed.fields["leads"] = report.cases_with_leads, report.leads
 
     report.seconds = time.monotonic() - started
     log.info("%s", report.to_text())

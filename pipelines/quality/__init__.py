@@ -15,7 +15,17 @@ import os
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 from pipelines.quality.checks import (  # noqa: E402
-    Between, Check, Columns, Custom, Freshness, InSet, Integrity, NotNull, RowCountChange, Severity, TableSuite,
+    Between,
+    Check,
+    Columns,
+    Custom,
+    Freshness,
+    InSet,
+    Integrity,
+    NotNull,
+    RowCountChange,
+    Severity,
+    TableSuite,
     Unique,
 )
 from pipelines.quality.gate import run_gate  # noqa: E402

@@ -25,7 +25,17 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from pipelines.quality.checks import (
-    Between, Check, Columns, Custom, Freshness, InSet, Integrity, NotNull, RowCountChange, TableSuite, Unique,
+    Between,
+    Check,
+    Columns,
+    Custom,
+    Freshness,
+    InSet,
+    Integrity,
+    NotNull,
+    RowCountChange,
+    TableSuite,
+    Unique,
 )
 
 __all__ = ["with_derived_columns", "to_expectations"]

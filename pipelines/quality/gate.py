@@ -15,6 +15,7 @@ GX Core 1.x objects, per layer and table:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -29,6 +30,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from pipelines.core.timing import stage
 from pipelines.quality.checks import TableSuite
 from pipelines.quality.expectations import to_expectations, with_derived_columns
 from pipelines.quality.report import FailedExpectation, GateReport, TableOutcome
@@ -148,7 +150,19 @@ def _validate_table(spark: SparkSession, context, layer: str, suite: TableSuite,
                     tables: dict[str, DataFrame], run_date: dt.date, run_id: RunIdentifier,
                     unexpected_samples: int, scope: str | None = None,
                     ) -> tuple[TableOutcome, list[FailedExpectation], list[str], list]:
-    started = time.monotonic()
+    with stage(f"quality.{layer}.{suite.table}", log) as timed:
+        outcome, failures, skipped, result_ids = _validated(spark, context, layer, suite, df, tables, run_date, run_id,
+                                                            unexpected_samples, scope)
+        timed.rows = outcome.rows
+        timed.fields.update(expectations=outcome.expectations, failures=len(failures),
+                            critical=sum(f.severity == "critical" for f in failures))
+    return dataclasses.replace(outcome, seconds=timed.seconds), failures, skipped, result_ids
+
+
+def _validated(spark: SparkSession, context, layer: str, suite: TableSuite, df: DataFrame,
+               tables: dict[str, DataFrame], run_date: dt.date, run_id: RunIdentifier,
+               unexpected_samples: int, scope: str | None,
+               ) -> tuple[TableOutcome, list[FailedExpectation], list[str], list]:
     spark.sparkContext.setJobDescription(f"quality {layer}.{suite.table}")
     whole = df
     if scope is not None:
@@ -177,10 +191,7 @@ def _validate_table(spark: SparkSession, context, layer: str, suite: TableSuite,
             df.unpersist()
         spark.sparkContext.setJobDescription(None)
     failures = [_failure(suite.table, r) for r in validation.results if not r.success]
-    outcome = TableOutcome(suite.table, rows, len(expectations), len(failures), time.monotonic() - started)
-    log.info("stage=quality layer=%s table=%s rows=%d expectations=%d failures=%d critical=%d seconds=%.1f",
-             layer, suite.table, rows, outcome.expectations, len(failures),
-             sum(f.severity == "critical" for f in failures), outcome.seconds)
+    outcome = TableOutcome(suite.table, rows, len(expectations), len(failures), 0.0)
     return outcome, failures, skipped, [result_id, result_id.expectation_suite_identifier]
 
 
@@ -207,7 +218,7 @@ def run_gate(spark: SparkSession, layer: str, tables: dict[str, DataFrame], run_
         df = tables.get(suite.table)
         if df is None:
             report.skipped.append(f"{suite.table}: table not available")
-            log.warning("stage=quality layer=%s table=%s skipped: table not available", layer, suite.table)
+            log.warning("quality %s: %s skipped: table not available", layer, suite.table)
             continue
         outcome, failures, skipped, result_ids = _validate_table(spark, context, layer, suite, df, tables,
                                                                  run_date, run_id, unexpected_samples,
@@ -221,6 +232,6 @@ def run_gate(spark: SparkSession, layer: str, tables: dict[str, DataFrame], run_
     sites = context.get_docs_sites_urls()
     report.docs_url = sites[0]["site_url"] if sites else None
     report.seconds = time.monotonic() - started
-    log.info("stage=quality layer=%s tables=%d critical=%d warnings=%d success=%s seconds=%.1f", layer,
-             len(report.tables), len(report.critical_failures), len(report.warnings), report.success, report.seconds)
+    log.info("quality %s: %d tables, %d critical failures, %d warnings, success=%s", layer,
+             len(report.tables), len(report.critical_failures), len(report.warnings), report.success)
     return report

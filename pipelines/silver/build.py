@@ -23,12 +23,12 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from pipelines.core import storage
+from pipelines.core import catalog, storage
 from pipelines.core.config import Settings
 from pipelines.core.privacy import pseudonymiser, resolve_secret
+from pipelines.core.timing import stage
 from pipelines.silver.conform import conform_records, latest_delivery, scd2_versions
 from pipelines.silver.spec import SilverTable, silver_tables
-from pipelines.core import catalog
 
 __all__ = ["ConformReport", "conform", "pending_batches", "finish_records", "merge_key"]
 
@@ -140,22 +140,21 @@ def conform(spark: SparkSession, settings: Settings, full_rebuild: bool = False,
     pending = pending_batches(spark, settings)
     if full_rebuild:
         pending = _all_loaded(spark, settings)
+
     def conform_table(name: str, table: SilverTable) -> None:
         bronze_uri = settings.table(catalog.BRONZE[table.name])
         batches = pending.get(name, {})
         if not storage.delta_exists(spark, bronze_uri) or not (batches or full_rebuild):
             return
-        table_started = time.monotonic()
-        bronze = storage.read_delta(spark, bronze_uri)
-        silver_uri = settings.table(catalog.SILVER[table.name])
-        if full_rebuild:
-            storage.overwrite(finish_records(conform_records(bronze, table, pseudonymise), table), silver_uri)
-        else:
-            _recompute(spark, settings, table, bronze, sorted(batches), pseudonymise)
-        rows = storage.read_delta(spark, silver_uri).count()
-        report.tables[table.name], report.batches[table.name] = rows, sorted(batches)
-        log.info("stage=conform table=silver/%s batches=%d rows_out=%d seconds=%.1f",
-                 table.name, len(batches), rows, time.monotonic() - table_started)
+        with stage(f"conform.{table.name}", log, batches=len(batches)) as timed:
+            bronze = storage.read_delta(spark, bronze_uri)
+            silver_uri = settings.table(catalog.SILVER[table.name])
+            if full_rebuild:
+                storage.overwrite(finish_records(conform_records(bronze, table, pseudonymise), table), silver_uri)
+            else:
+                _recompute(spark, settings, table, bronze, sorted(batches), pseudonymise)
+            timed.rows = storage.read_delta(spark, silver_uri).count()
+            report.tables[table.name], report.batches[table.name] = timed.rows, sorted(batches)
 
     # Tables are independent until entity resolution: a few at once keep the cores busy while
     # another waits on a Delta commit (as ingest does).

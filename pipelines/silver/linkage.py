@@ -45,7 +45,7 @@ from pipelines.core.config import LinkageSettings
 from pipelines.silver.conform import latest_delivery
 
 __all__ = ["LINK_COLUMNS", "link_records", "order_records", "social_records", "family_pairs",
-           "person_phone_periods", "mask_id"]
+           "person_phone_periods", "platform_masked_id"]
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ _KEY = ["source", "record_id"]
 _SOCIAL = "social/accounts"
 
 
-def mask_id(id_number: Column) -> Column:
+def platform_masked_id(id_number: Column) -> Column:
     """The platforms' masking: first 6 and last 4 characters, 8 `*` between."""
     return F.concat(F.substring(id_number, 1, 6), F.lit("********"), F.substring(id_number, 15, 4))
 
@@ -153,7 +153,7 @@ def _registry(persons: DataFrame, records: DataFrame) -> _Registry:
     name_tf = bearers.select("name", (F.col("_bearers") / population).alias("name_tf"))
     surname_tf = (people.select("id_number", F.substring("name", 1, 1).alias("_surname"), F.col("gender").alias("_g"))
                   .distinct().groupBy("_surname", "_g").agg((F.count(F.lit(1)) / population).alias("surname_tf")))
-    masked_ids = versions.select("id_number", mask_id(F.col("id_number")).alias("masked_id")).distinct()
+    masked_ids = versions.select("id_number", platform_masked_id(F.col("id_number")).alias("masked_id")).distinct()
     mask_tf = masked_ids.groupBy("masked_id").agg((F.count(F.lit(1)) / population).alias("masked_tf"))
     region_tf = (versions.select("id_number", F.col("hukou_region").alias("region")).distinct()
                  .groupBy("region").agg((F.count(F.lit(1)) / population).alias("region_tf")))
@@ -262,7 +262,7 @@ def _score(records: DataFrame, registry: _Registry, s: LinkageSettings,
     is_name_match = F.when(F.col("name").isNull(), F.lit(None)).otherwise(
         F.col("is_exact") | F.coalesce(F.col("is_title"), F.lit(False)))
     is_masked_match = F.when(F.col("masked_id").isNull(), F.lit(None)).otherwise(
-        F.col("masked_id") == mask_id(F.col("id_number")))
+        F.col("masked_id") == platform_masked_id(F.col("id_number")))
     phone_bits = (F.when(F.col("has_phone_at_time"), F.log2(F.lit(s.m_phone) / phone_tf))
                   .when(F.col("has_phone_ever"), F.log2(F.lit(s.m_phone_other_time) / phone_tf))
                   .when(F.col("phone").isNotNull(), math.log2(1 - s.m_phone - s.m_phone_other_time))

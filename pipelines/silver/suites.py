@@ -7,7 +7,7 @@ the results and Data Docs for someone to look at.
 
 from __future__ import annotations
 
-from pipelines.quality import Between, Integrity, InSet, NotNull, TableSuite, Unique
+from pipelines.quality import Between, InSet, Integrity, NotNull, TableSuite, Unique
 from pipelines.silver.build import merge_key
 from pipelines.silver.spec import silver_tables
 

@@ -1,10 +1,10 @@
 """Write a synthetic landing zone and its ground truth.
 
-    python -m jobs.generate --out data/sample --persons 13000 --seed 20261125 --messy --faults
+    python -m synthetic --out data/sample --persons 13000 --seed 20261125 --messy --faults
 
 For the gold layer's leak test, a data set with leakage traps (not the committed sample):
 
-    python -m jobs.generate --out /tmp/traps --persons 13000 --seed 20261125 --leakage-traps
+    python -m synthetic --out /tmp/traps --persons 13000 --seed 20261125 --leakage-traps
 
 It delivers every record in the batch of its event day, and gives most cases filed in the
 nightly batches records dated on and after their filing day, one of each event-time family
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = generate(args.out, args.persons, args.seed, backfill_dt=args.backfill_dt,
                        daily_batches=args.daily_batches, messy=args.messy, faults=args.faults,
                        compresslevel=args.compresslevel, leakage_traps=args.leakage_traps)
-    logging.getLogger("jobs.generate").info("summary %s", json.dumps(summary, ensure_ascii=False))
+    logging.getLogger("synthetic.__main__").info("summary %s", json.dumps(summary, ensure_ascii=False))
     return 0
 
 
