@@ -72,7 +72,7 @@ def write_truth(folder: Path, pop: Population, cases: Cases, cal: Calendar, orde
 
 README = """# Ground truth of the synthetic landing zone
 
-Written by `synthetic` next to `landing/`. The pipeline never reads
+Written by `python -m synthetic` next to `landing/`. The pipeline never reads
 these files; tests and model evaluations do. All files are UTF-8 CSV.
 
 - `case_truth.csv`: one row per case.

@@ -44,7 +44,7 @@ def fakes(monkeypatch):
     monkeypatch.setattr(nightly, "build_gold", record("features", _Report(new_cases=3)))
     monkeypatch.setattr(nightly, "train", record("train", _Report(folds={"train": 9})))
 
-    def champion(settings, uri):
+    def champion(settings):
         calls.append("champion")
         if not outcome["champion"]:
             raise NoChampion("no model 'zhixing-execution-risk@champion' in the registry")
