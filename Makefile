@@ -49,6 +49,7 @@ test: setup
 # The crash matrix (tests/test_crash_safety.py): jobs SIGKILLed at their writes, then re-run. Not in `make test`.
 test-chaos: setup
 	$(PY) -m pytest -q -m chaos tests/test_crash_safety.py
+	$(PY) -m pytest -q --hypothesis-profile=chaos tests/test_hostile_rows.py
 
 BENCH_PERSONS ?= 100000 1000000
 

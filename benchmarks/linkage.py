@@ -33,7 +33,7 @@ def linkage_quality(links: pd.DataFrame, truth_dir: Path, secret: bytes) -> dict
     whose true owner is in the population. Records absent from the links table
     (quarantined in bronze) are left out of both.
     """
-    results, totals = {}, {"linked": 0, "correct": 0, "owned": 0}
+    results, totals = {}, {"records": 0, "linked": 0, "correct": 0, "owned": 0}
     for source, (file_name, id_column) in TRUTH_FILES.items():
         truth = pd.read_csv(truth_dir / file_name, dtype=str, keep_default_na=False)
         truth["true_key"] = [person_key_of(v, secret) if v else None for v in truth["owner_id"]]

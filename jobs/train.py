@@ -18,6 +18,10 @@ from pipelines.flows.runtime import EXIT_OK, job_parser, run, settings_from_args
 
 
 def main(args) -> int:
+    if args.promote and not (args.reason or "").strip():
+        # Refused before any work: found after training, it would leave a registered version
+        # holding the challenger alias and a failed run, and the forced promotion unexplained.
+        raise ConfigError("--promote needs --reason \"...\": a forced promotion must say why")
     settings = settings_from_args(args)
     if settings.run_date is None:      # only labels matured by the run date may be trained on
         raise ConfigError("--run-date YYYY-MM-DD is required: training uses what was known by then")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 
+from pipelines.core.config import ConfigError
 from pipelines.core.session import build_session
 from pipelines.exports.watch import export_watch
 from pipelines.exports.whereabouts import export_whereabouts
@@ -21,6 +22,8 @@ from pipelines.gold.watch import run_watch
 
 def main(args) -> int:
     settings = settings_from_args(args)
+    if settings.run_date is None:      # leads are as of a date; without one there is no watch to write
+        raise ConfigError("--run-date YYYY-MM-DD is required: the watch compares what debtors hold at that date")
     spark = build_session(settings.spark, app_name=f"zhixing-watch-{settings.run_date}")
     print(run_watch(spark, settings).to_text())
     folder, files = export_watch(spark, settings, settings.run_date)

@@ -41,11 +41,11 @@ from models.registry import Promotion
 from models.risk_model import RiskModel, design_matrix, fit_calibrator, refit, search
 from models.split import Split as TimeSplit
 from models.split import time_split
-from pipelines.core import catalog, storage
+from pipelines.core import catalog
 from pipelines.core.config import ModelSettings, Settings
 
 __all__ = ["DRIFT_REFERENCE", "TrainReport", "Fit", "Evaluation", "training_frame", "fit_model", "evaluate_fit",
-           "write_report", "train"]
+           "write_report", "train", "TRAINING_TABLES", "frame_digest"]
 
 log = logging.getLogger(__name__)
 
@@ -79,20 +79,34 @@ class TrainReport:
         return "\n".join(lines)
 
 
-def training_frame(spark: SparkSession, settings: Settings, run_date: dt.date) -> tuple[pd.DataFrame, dict]:
-    """Matured labelled cases known at `run_date`, with slice columns; and the gold lineage."""
+# What training reads, by the lineage parameter that pins its Delta version.
+TRAINING_TABLES = {"gold_version": catalog.CASE_FEATURES, "profile_version": catalog.DEBTOR_PROFILE,
+                   "closures_version": catalog.SILVER["court_closures"],
+                   "persons_version": catalog.SILVER["population_persons"]}
+
+
+def training_frame(spark: SparkSession, settings: Settings, run_date: dt.date,
+                   versions: dict[str, int] | None = None) -> tuple[pd.DataFrame, dict]:
+    """Matured labelled cases known at `run_date`, with slice columns; and the lineage.
+
+    The lineage pins the Delta version of every table read (`TRAINING_TABLES`) and a digest of the
+    frame, so `training_frame(spark, settings, run_date, versions=<the run's *_version params>)`
+    reads the exact training set again, however far the lake has moved on.
+    """
     from delta.tables import DeltaTable
 
-    uri = settings.table(catalog.CASE_FEATURES)
-    version = DeltaTable.forPath(spark, uri).history(1).select("version").first()[0]
-    gold = spark.read.format("delta").option("versionAsOf", version).load(uri) \
-        .where(F.col("filed_on") <= F.lit(run_date - dt.timedelta(days=HORIZON_DAYS))) \
+    versions = dict(versions or {})
+    read = {}
+    for key, entry in TRAINING_TABLES.items():
+        uri = settings.table(entry)
+        if versions.get(key) is None:
+            versions[key] = int(DeltaTable.forPath(spark, uri).history(1).select("version").first()[0])
+        read[key] = spark.read.format("delta").option("versionAsOf", versions[key]).load(uri)
+    gold = read["gold_version"].where(F.col("filed_on") <= F.lit(run_date - dt.timedelta(days=HORIZON_DAYS))) \
         .drop("label", "label_status", "label_as_of")
-    silver = lambda name: storage.read_delta(spark, settings.table(catalog.SILVER[name]))  # noqa: E731
-    known = labels(gold.select("case_no", "filed_on"), silver("court_closures"), run_date)
-    lead = storage.read_delta(spark, settings.table(catalog.DEBTOR_PROFILE)).where("respondent_no = 1") \
-        .select("case_no", "person_key") \
-        .join(silver("population_persons").groupBy("person_key").agg(F.max("gender").alias("gender")),
+    known = labels(gold.select("case_no", "filed_on"), read["closures_version"], run_date)
+    lead = read["profile_version"].where("respondent_no = 1").select("case_no", "person_key") \
+        .join(read["persons_version"].groupBy("person_key").agg(F.max("gender").alias("gender")),
               "person_key", "left").drop("person_key")
     matured = gold.join(known, "case_no").where(F.col("label_status") == "labelled").join(lead, "case_no", "left")
     matured = matured.persist(StorageLevel.MEMORY_AND_DISK)   # counted, then sampled: joined once
@@ -101,7 +115,16 @@ def training_frame(spark: SparkSession, settings: Settings, run_date: dt.date) -
     matured.unpersist()
     frame["filed_on"] = pd.to_datetime(frame["filed_on"]).dt.date
     frame = frame.sort_values(["filed_on", "case_no"]).reset_index(drop=True)
-    return frame, {"gold_table": uri, "gold_version": int(version), "label_as_of": run_date.isoformat(), **sampling}
+    return frame, {"gold_table": settings.table(catalog.CASE_FEATURES), **versions,
+                   "label_as_of": run_date.isoformat(), "training_digest": frame_digest(frame), **sampling}
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """SHA-256 of a frame's cells, row by row in its order: equal digests, equal training sets."""
+    import hashlib
+
+    rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return hashlib.sha256(rows.tobytes() + ",".join(frame.columns).encode()).hexdigest()
 
 
 def stratified_sample(cases: DataFrame, max_rows: int, seed: int) -> tuple[DataFrame, dict]:
@@ -294,8 +317,8 @@ def train(spark: SparkSession, settings: Settings, promote: bool = False, promot
     if run_date is None:
         raise ValueError("training needs a run date (--run-date): only labels matured by then are used")
     frame, lineage = training_frame(spark, settings, run_date)
-    log.info("train: %d matured labelled cases as of %s (gold version %d)", len(frame), run_date,
-             lineage["gold_version"])
+    log.info("train: %d matured labelled cases as of %s (gold version %d, digest %s)", len(frame), run_date,
+             lineage["gold_version"], lineage["training_digest"][:12])
     frame_seconds = time.monotonic() - started
     fit = fit_model(frame, settings.model)
     timings = {"frame_seconds": frame_seconds, **fit.seconds}

@@ -18,6 +18,14 @@ os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 # Empty counts as set for pyspark.pandas (it leaves it alone) and as unset for pyarrow.
 os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "")
 
+# Property tests: a few examples in `make test`, many in `make test-chaos` (`--hypothesis-profile=chaos`).
+from hypothesis import HealthCheck, settings as hypothesis_settings  # noqa: E402
+
+_SLOW = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
+hypothesis_settings.register_profile("default", max_examples=5, deadline=None, suppress_health_check=_SLOW)
+hypothesis_settings.register_profile("chaos", max_examples=60, deadline=None, suppress_health_check=_SLOW)
+hypothesis_settings.load_profile("default")
+
 
 @pytest.fixture(scope="session")
 def spark():

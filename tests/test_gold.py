@@ -169,6 +169,22 @@ def test_multi_respondent_case_combines_its_respondents(spark, court):
                          spark.createDataFrame([(B, 1), (A, 2)], "person_key string, respondent_no int"))
 
 
+def test_min_features_take_the_most_recent_respondent(spark):
+    """`agg: min` (the `days_since_*` features): the case shows the respondent with the most recent event.
+    A (second respondent) was listed 21 days before C1's filing, B (listed first) 40: min gives 21, where
+    `lead` or `max` would give 40; a respondent never listed (null) does not count."""
+    dishonest = [*COURT["dishonest"], {"person_key": A, "case_no": "C0b", "listed_on": "2025-12-20",
+                                       "ground": "obstructs"}]
+    court = silver(spark, **{**COURT, "dishonest": dishonest})
+    cases = court.cases.where("case_no = 'C1'")
+    profile = debtor_profile(respondents(cases, court.parties), court)
+    got = case_features(cases, profile, labels(cases, court.closures, dt.date(2026, 11, 6)))
+    per_person = {r.person_key: r.days_since_dishonest_listing for r in profile.collect()}
+    assert per_person == {B: 40, A: 21}
+    assertDataFrameEqual(got.select("case_no", "days_since_dishonest_listing"),
+                         spark.createDataFrame([("C1", 21)], "case_no string, days_since_dishonest_listing int"))
+
+
 def test_case_features_columns_are_the_dictionary(spark, court):
     cases = court.cases
     profile = debtor_profile(respondents(cases, court.parties), court)

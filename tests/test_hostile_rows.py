@@ -5,7 +5,11 @@ A batch of population/persons (GBK CSV) and one of finance/transactions (JSONL) 
 with fields swapped for hostile values: huge fields, control characters, formula text, `0000-00-00`,
 invalid JSON, bytes of the wrong encoding, a file cut short. Whatever comes, ingest does not crash and
 every row is accounted for: a batch is loaded (rows in files = loaded + quarantined + duplicates, each
-quarantined row with its rule) or rejected whole with a reason.
+quarantined row with its rule) or rejected whole with a reason. And where a well-formed file has one bad
+line, that line alone is quarantined: the batch is loaded, never rejected for it.
+
+`make test` runs a few examples of each property (the `default` profile of tests/conftest.py);
+`make test-chaos` runs many (`--hypothesis-profile=chaos`).
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ import csv
 import io
 import json
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from helpers.landing import write_batch
-from test_ingest import PERSON_COLS, TXN, person
+from test_ingest import MAN, PERSON_COLS, TXN, person
 
 from pipelines.bronze import ingest
 from pipelines.core import catalog
+from pipelines.core.contract import dataset
 
 HOSTILE = st.one_of(
     st.text(max_size=40),                                                  # any Unicode, controls included
@@ -67,8 +72,6 @@ def _csv_bytes(rows: list[list[str]], encoding: str) -> bytes:
     return buffer.getvalue().encode(encoding, errors="replace")
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(persons=person_rows(), txns=txn_lines(), persons_encoding=st.sampled_from(["gbk", "utf-8"]),
        cut=st.one_of(st.none(), st.floats(0.05, 0.95)), gzip_txns=st.booleans())
 def test_hostile_rows_never_crash_ingest_and_every_row_is_accounted_for(
@@ -104,3 +107,57 @@ def test_hostile_rows_never_crash_ingest_and_every_row_is_accounted_for(
     if cut is None and persons_encoding == "gbk":
         persons_result = next(r for r in report.results if r.dataset == "population/persons")
         assert persons_result.status == "loaded" or persons_result.reason_code == "undecodable", persons_result
+
+
+# One field of one line made to break its rule, whatever else it holds: control characters, quotes,
+# line breaks inside the quoted field, formula text, any script.
+EDUCATION = next(c.values for c in dataset("population/persons").columns if c.name == "education")
+ANY_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
+BREAKERS = {
+    "gender": ANY_TEXT.filter(lambda v: v.strip().upper() not in ("M", "F", "")),
+    "birth_date": ANY_TEXT.filter(lambda v: v.strip() not in ("1980-01-01", "")),
+    "education": ANY_TEXT.filter(lambda v: v.strip() not in (*EDUCATION, "")),
+    "id_number": ANY_TEXT.filter(lambda v: v.strip().upper() != MAN),
+    "phone": ANY_TEXT.filter(lambda v: v.strip() != "" and not v.strip().isdigit()),
+}
+TXN_BREAKERS = {
+    "direction": ANY_TEXT.filter(lambda v: v.strip() not in ("in", "out")),
+    "amount": st.one_of(st.floats(max_value=4999.99, allow_nan=False), st.sampled_from(["", "abc", "1e999"])),
+    "booked_at": ANY_TEXT.filter(lambda v: "T" not in v),
+}
+
+
+@given(n=st.integers(2, 10), bad=st.integers(0, 9), column=st.sampled_from(sorted(BREAKERS)), data=st.data(),
+       txn_column=st.sampled_from(sorted(TXN_BREAKERS)), truncated=st.booleans())
+def test_one_bad_line_quarantines_one_row_and_loads_the_rest(spark, tmp_path_factory, n, bad, column, data,
+                                                            txn_column, truncated):
+    from helpers.paths import CONF
+
+    from pipelines.core.config import load_settings
+
+    bad %= n
+    rows = [person(updated=f"2025-06-{1 + i:02d} 08:00:00") for i in range(n)]
+    rows[bad][PERSON_COLS.index(column)] = data.draw(BREAKERS[column], label="bad value")
+    records = [{**TXN, "txn_id": f"t{i}"} for i in range(n)]
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    if truncated:
+        lines[bad] = lines[bad][: len(lines[bad]) // 2]                          # invalid JSON
+    else:
+        lines[bad] = json.dumps({**records[bad], txn_column: data.draw(TXN_BREAKERS[txn_column], label="bad txn")},
+                                ensure_ascii=False)
+    root = tmp_path_factory.mktemp("one_bad_line")
+    land = root / "landing"
+    write_batch(land, "population/persons", "2025-07-01", {"part-0001.csv": _csv_bytes(rows, "utf-8")})
+    write_batch(land, "finance/transactions", "2025-07-01", {"part-0001.jsonl": "".join(x + "\n" for x in lines)})
+
+    settings_ = load_settings(CONF, landing=str(land), lake=str(root / "lake"))
+    report = ingest(spark, settings_)
+
+    for result in report.results:
+        assert result.status == "loaded", result
+        assert (result.rows_in_files, result.rows_loaded, result.rows_quarantined, result.rows_duplicate) == (
+            n, n - 1, 1, 0), result
+        table = settings_.table(catalog.lookup("bronze", result.dataset.replace("/", "_")))
+        quarantined = spark.read.format("delta").load(f"{table}_quarantine").select("source_row", "reason_code")
+        ((row, reason),) = quarantined.collect()
+        assert row == bad + 1 and reason, (row, reason)

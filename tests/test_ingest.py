@@ -7,6 +7,7 @@ columns, an extra column. One ingest run is shared by the assertions.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 
@@ -332,3 +333,30 @@ def test_large_json_amounts_load_exactly(tmp_path, spark):
     loaded = {r.txn_id: r.amount for r in _table(spark, settings, "finance_transactions").collect()}
     assert loaded == {"t0": Decimal("17575098.16"), "t1": Decimal("12000.50"), "t2": Decimal("12000.50"),
                       "t3": Decimal("5000.00"), "t4": Decimal("9999999999999999.99")}
+
+
+def test_later_batches_wait_for_their_night(tmp_path, spark):
+    """A run for T takes the complete batches dated T and before; one dated after T stays in the
+    landing zone, unlisted in the log, until the run of its own date takes it."""
+    from helpers.paths import CONF
+
+    from pipelines.core.config import load_settings
+
+    land = tmp_path / "landing"
+    for day, hour in (("2025-07-01", "08"), ("2025-07-02", "09"), ("2025-07-03", "10")):
+        write_batch(land, "population/persons", day, {"part-0001.csv": csv_text(
+            PERSON_COLS, [person(updated=f"{day} {hour}:00:00")])})
+    settings = load_settings(CONF, landing=str(land), lake=str(tmp_path / "lake"), run_date=dt.date(2025, 7, 2))
+
+    first = ingest(spark, settings)
+    assert sorted((r.batch_dt.isoformat(), r.status) for r in first.results) == [
+        ("2025-07-01", "loaded"), ("2025-07-02", "loaded")]
+    log = DeltaTable(settings.table(catalog.INGEST_LOG)).to_pandas()
+    assert sorted(log["batch_dt"].astype(str)) == ["2025-07-01", "2025-07-02"]
+
+    same_night = ingest(spark, settings)                            # a re-run of the night: nothing new
+    assert [r.status for r in same_night.results if r.status == "loaded"] == []
+    later = ingest(spark, settings.model_copy(update={"run_date": dt.date(2025, 7, 3)}))
+    assert [(r.batch_dt.isoformat(), r.status) for r in later.results if r.status == "loaded"] == [
+        ("2025-07-03", "loaded")]
+    assert DeltaTable(settings.table(catalog.BRONZE["population_persons"])).to_pandas()["batch_dt"].nunique() == 3

@@ -272,3 +272,23 @@ def test_a_scoped_gate_checks_only_tonights_rows_but_sizes_them_against_the_tabl
     for expectation in ("expect_column_values_to_not_be_null", "expect_compound_columns_to_be_unique",
                         "expect_column_values_to_be_between"):
         assert not bad.failed(table="finance_balances", expectation=expectation), bad.to_text()
+
+
+def test_the_silver_gate_refuses_an_id_number_where_a_key_belongs(spark, gx_dir):
+    """Every pseudonymised column must hold HMAC-SHA256 hex (pipelines.core.privacy.PSEUDONYM): an ID
+    number that slipped past conform into `owner_key` fails the silver gate, naming the column and the row count."""
+    from pipelines.core.privacy import person_key_of
+    from pipelines.silver.suites import silver_suites
+
+    good = person_key_of("110101199001011234", b"a-test-secret-of-16+")
+    rows = [("A1", good, "ICBC", "savings", D1, None), ("A2", good, "ICBC", "current", D1, None),
+            ("A3", "110101199001011234", "BOC", "savings", D2, None)]
+    schema = "account_id string, owner_key string, bank_code string, account_type string, opened_on date, closed_on date"
+    suites = [s for s in silver_suites() if s.table == "finance_accounts"]
+    passed = run_gate(spark, "silver", {"finance_accounts": spark.createDataFrame(rows[:2], schema)}, RUN_DATE,
+                      gx_dir, suites=suites)
+    assert passed.success, passed.to_text()
+    report = run_gate(spark, "silver", {"finance_accounts": spark.createDataFrame(rows, schema)}, RUN_DATE, gx_dir,
+                      suites=suites)
+    (leak,) = report.failed("finance_accounts", "expect_column_values_to_match_regex", "owner_key")
+    assert leak.unexpected_count == 1 and leak.severity == "critical" and not report.success

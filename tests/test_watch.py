@@ -223,3 +223,66 @@ def test_thresholds_come_from_the_config(spark):
     assertDataFrameEqual(leads.where(F.col("person_key") == D).select("kind", "record_id"), spark.createDataFrame([
         ("asset_acquired", "V1"), ("asset_acquired", "V2"), ("spouse_asset", "RS"), ("spouse_asset", "VS"),
     ], "kind string, record_id string"))
+
+
+# -- watch_due: when the nightly run does the watch, over a real gold/asset_watch table ----------------------
+
+WATCHED_ON = [dt.date(2025, 11, 3), dt.date(2026, 10, 1), dt.date(2026, 11, 1), None]   # None: a row without a date
+
+
+def _cadence(settings, cadence: str):
+    return settings.model_copy(update={"watch": settings.watch.model_copy(update={"cadence": cadence})})
+
+
+@pytest.fixture(scope="module")
+def watched_lake(spark, tmp_path_factory):
+    """Settings over a lake whose gold/asset_watch holds a few rows of the nights in WATCHED_ON."""
+    from pipelines.core import catalog, storage
+
+    settings = load_settings(CONF, lake=str(tmp_path_factory.mktemp("watched_lake")))
+    rows = [(night, f"C{i}") for i, night in enumerate(WATCHED_ON)] + [(dt.date(2026, 11, 1), None)]
+    storage.overwrite(spark.createDataFrame(rows, "run_date date, case_no string"), settings.table(catalog.ASSET_WATCH))
+    return settings
+
+
+@pytest.mark.parametrize(("night", "due"), [
+    (dt.date(2026, 11, 1), True),    # a re-run of the night that ran it runs it again
+    (dt.date(2026, 11, 2), False),   # the second night of the month: already done this month
+    (dt.date(2026, 11, 30), False),  # ...and the last
+    (dt.date(2026, 10, 31), False),  # October's was on the 1st
+    (dt.date(2026, 10, 1), True),    # re-run of October's
+    (dt.date(2026, 12, 1), True),    # a new month with no watch yet
+    (dt.date(2026, 9, 15), True),    # a month no night has watched, even in the middle of it
+    (dt.date(2025, 11, 20), False),  # November 2025 ran on the 3rd
+    (dt.date(2027, 11, 5), True),    # November of another year is another month
+])
+def test_monthly_watch_runs_once_per_calendar_month_and_again_on_a_rerun(spark, watched_lake, night, due):
+    from pipelines.gold.watch import watch_due
+
+    assert watch_due(spark, _cadence(watched_lake, "monthly"), night) is due
+
+
+@pytest.mark.parametrize(("cadence", "due"), [("nightly", True), ("off", False)])
+def test_nightly_and_off_ignore_what_the_table_holds(spark, watched_lake, tmp_path, cadence, due):
+    from pipelines.gold.watch import watch_due
+
+    second_night = dt.date(2026, 11, 2)   # monthly would skip it (above); the first night of a month has no watch yet
+    first_of_month = dt.date(2026, 12, 1)
+    assert watch_due(spark, _cadence(watched_lake, cadence), second_night) is due
+    assert watch_due(spark, _cadence(watched_lake, cadence), first_of_month) is due
+    no_table = load_settings(CONF, lake=str(tmp_path / "lake"))
+    assert watch_due(spark, _cadence(no_table, cadence), first_of_month) is due
+
+
+def test_monthly_watch_runs_on_a_lake_without_a_watch_table_or_with_an_empty_one(spark, tmp_path):
+    from pipelines.core import catalog, storage
+    from pipelines.gold.watch import watch_due
+
+    settings = _cadence(load_settings(CONF, lake=str(tmp_path / "lake")), "monthly")
+    night = dt.date(2026, 11, 2)
+    assert watch_due(spark, settings, night) is True
+    (tmp_path / "lake" / "gold" / "asset_watch" / "_delta_log").mkdir(parents=True)   # a first write killed
+    assert watch_due(spark, settings, night) is True
+    storage.overwrite(spark.createDataFrame([], "run_date date, case_no string"), settings.table(catalog.ASSET_WATCH))
+    assert storage.delta_exists(spark, settings.table(catalog.ASSET_WATCH))
+    assert watch_due(spark, settings, night) is True

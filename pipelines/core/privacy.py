@@ -19,12 +19,14 @@ from pyspark.sql import functions as F
 
 from pipelines.core.config import ConfigError, Settings
 
-__all__ = ["DEV_SECRET", "resolve_secret", "pseudonymiser", "person_key_of"]
+__all__ = ["DEV_SECRET", "PSEUDONYM", "resolve_secret", "pseudonymiser", "person_key_of"]
 
 log = logging.getLogger(__name__)
 
 # Clearly named so that it is recognisable wherever it turns up.
 DEV_SECRET = "zhixing-DEVELOPMENT-ONLY-secret-do-not-use-in-production"
+# The shape of every key a pseudonymised ID becomes: HMAC-SHA256 in lower-case hex.
+PSEUDONYM = r"^[0-9a-f]{64}$"
 
 
 def resolve_secret(settings: Settings, environ: dict[str, str] | None = None) -> bytes:

@@ -27,7 +27,7 @@ from models.registry import NoChampion, load_champion
 from models.scoring import score_cases
 from models.train import train
 from pipelines.bronze import ingest
-from pipelines.bronze.ingest import gate_scopes
+from pipelines.bronze.ingest import IngestReport, gate_scopes
 from pipelines.core.config import Settings
 from pipelines.core.timing import stage
 from pipelines.exports.risk import ExportReport, export_night
@@ -60,6 +60,7 @@ class NightReport:
     stages: list[StageResult] = field(default_factory=list)
     exit_code: int = EXIT_OK
     messages: list[str] = field(default_factory=list)
+    ingest: IngestReport | None = None
     export: ExportReport | None = None
     drift: DriftReport | None = None
     watch: WatchReport | None = None
@@ -113,6 +114,7 @@ def run_night(spark: SparkSession, settings: Settings, retrain: bool = False, fu
     night = _Night(report)
 
     ingested = night.stage("ingest", lambda: ingest(spark, settings), lambda r: sum(b.rows_loaded for b in r.results))
+    report.ingest = ingested
     if ingested.rejected:
         report.exit_code = EXIT_REJECTED
         report.messages.append("rejected source batch(es), not loaded (the rest of the night went on): "

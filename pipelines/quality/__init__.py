@@ -22,6 +22,7 @@ from pipelines.quality.checks import (  # noqa: E402
     Freshness,
     InSet,
     Integrity,
+    Matches,
     NotNull,
     RowCountChange,
     Severity,
@@ -33,6 +34,6 @@ from pipelines.quality.report import FailedExpectation, GateFailed, GateReport, 
 
 __all__ = [
     "run_gate", "GateReport", "GateFailed", "FailedExpectation", "TableOutcome",
-    "TableSuite", "Check", "Severity", "Columns", "NotNull", "Unique", "Between", "InSet",
+    "TableSuite", "Check", "Severity", "Columns", "NotNull", "Unique", "Between", "InSet", "Matches",
     "Integrity", "Freshness", "RowCountChange", "Custom",
 ]

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from pyspark.sql import types as T
 
 __all__ = [
-    "Severity", "Check", "Columns", "NotNull", "Unique", "Between", "InSet",
+    "Severity", "Check", "Columns", "NotNull", "Unique", "Between", "InSet", "Matches",
     "Integrity", "Freshness", "RowCountChange", "Custom", "TableSuite",
 ]
 
@@ -133,6 +133,21 @@ class InSet(Check):
         if not self.values:
             raise ValueError(f"InSet({self.column!r}): needs at least one value")
         _share(self.mostly, "InSet.mostly")
+
+
+@dataclass(frozen=True)
+class Matches(Check):
+    """Non-null values match the regular expression `pattern` (Java syntax on Spark: anchor it yourself)."""
+
+    column: str
+    pattern: str
+    mostly: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.pattern:
+            raise ValueError(f"Matches({self.column!r}): needs a pattern")
+        _share(self.mostly, "Matches.mostly")
 
 
 @dataclass(frozen=True)

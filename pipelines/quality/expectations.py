@@ -32,6 +32,7 @@ from pipelines.quality.checks import (
     Freshness,
     InSet,
     Integrity,
+    Matches,
     NotNull,
     RowCountChange,
     TableSuite,
@@ -156,6 +157,8 @@ def _one(check: Check, df: DataFrame, table: str, run_date: dt.date,
                 strict_max=check.strict_max, mostly=check.mostly, **sev)]
         case InSet(column=column, values=values, mostly=mostly):
             return [gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(values), mostly=mostly, **sev)]
+        case Matches(column=column, pattern=pattern, mostly=mostly):
+            return [gxe.ExpectColumnValuesToMatchRegex(column=column, regex=pattern, mostly=mostly, **sev)]
         case Integrity():
             if check.flag_column not in df.columns:
                 return []          # with_derived_columns has noted why

@@ -7,7 +7,8 @@ the results and Data Docs for someone to look at.
 
 from __future__ import annotations
 
-from pipelines.quality import Between, InSet, Integrity, NotNull, TableSuite, Unique
+from pipelines.core.privacy import PSEUDONYM
+from pipelines.quality import Between, InSet, Integrity, Matches, NotNull, TableSuite, Unique
 from pipelines.silver.build import merge_key
 from pipelines.silver.spec import silver_tables
 
@@ -38,13 +39,15 @@ def silver_suites() -> list[TableSuite]:
             name = table.renames.get(col.name, col.name)
             if col.values:
                 checks.append(InSet(name, col.values))
-            if col.type in ("id", "uscc_or_id") and col.is_required:
-                checks.append(NotNull(name))
+            if col.type in ("id", "uscc_or_id"):
+                checks.append(Matches(name, PSEUDONYM))      # a key, never an ID number that slipped through
+                if col.is_required:
+                    checks.append(NotNull(name))
         checks += SILVER_INTEGRITY.get(table.name, [])
         suites.append(TableSuite(table.name, checks))
     suites.append(TableSuite("entity_links", [
         NotNull(["source", "record_id", "status"]), Unique(["source", "record_id"]),
         InSet("status", ["linked", "weak", "ambiguous", "no_candidate"]),
-        Between("match_probability", min=0.0, max=1.0),
+        Between("match_probability", min=0.0, max=1.0), Matches("person_key", PSEUDONYM),
     ]))
     return suites
