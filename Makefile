@@ -18,7 +18,7 @@ export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 help:
 	@echo "make demo   - set up and run the nightly pipeline on data/sample/"
 	@echo "make test   - set up and run the whole test suite"
-	@echo "make test-chaos - the crash matrix: jobs killed at their writes and re-run (about 45 min)"
+	@echo "make test-chaos - the crash matrix: jobs killed at their writes and re-run (see README)"
 	@echo "make jars   - put the Delta jars in ./jars for air-gapped clusters"
 	@echo "make bench  - scale benchmark at 100,000 and 1,000,000 persons (about 2 h; writes BENCHMARKS.md)"
 	@echo "make kernel - register the project's Jupyter kernel 'zhixing' for the notebooks"

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import sys
 
+from pipelines.core.config import ConfigError
 from pipelines.core.session import build_session
 from pipelines.flows.nightly import run_night
 from pipelines.flows.runtime import job_parser, run, settings_from_args
 
 
 def main(args) -> int:
+    if args.promote and not (args.reason or "").strip():
+        raise ConfigError("--promote needs --reason \"...\": a forced promotion must say why")
     settings = settings_from_args(args)
     spark = build_session(settings.spark, app_name=f"zhixing-nightly-{settings.run_date}")
     report = run_night(spark, settings, retrain=args.retrain, full_rebuild=args.full_rebuild,

@@ -19,6 +19,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from models.risk_model import RiskModel
+from pipelines.core import faults
 from pipelines.core.config import Settings
 
 __all__ = ["Promotion", "promotion_decision", "promote", "tracking_uri", "experiment_id", "NoChampion", "Champion",
@@ -67,13 +68,20 @@ def promotion_decision(candidate_auc: float, champion_auc: float | None, margin:
 
 def promote(settings: Settings, version: str, test_frame: pd.DataFrame, y_test: np.ndarray, auc: float,
             force: bool, reason: str | None) -> Promotion:
-    """Alias `version` challenger, score the champion on the same test window, and promote if it wins."""
+    """Alias `version` challenger, score the champion on the same test window, and promote if it wins.
+
+    The decision is tagged on the version (`promotion`) before the champion alias moves: a training
+    killed between the two leaves no champion without its reason. A killed training's version stays
+    in the registry; the re-run registers another and decides afresh, as a second training would.
+    """
     cfg = settings.model
     champion_alias, challenger_alias = settings.scoring.model_alias, cfg.challenger_alias
     mlflow.set_tracking_uri(tracking_uri(settings))
     client = mlflow.MlflowClient()
     name = cfg.registered_name
+    faults.point("registry:registered")
     client.set_registered_model_alias(name, challenger_alias, version)
+    faults.point("registry:challenger")
     champion_auc = None
     try:
         champion = client.get_model_version_by_alias(name, champion_alias)
@@ -83,9 +91,11 @@ def promote(settings: Settings, version: str, test_frame: pd.DataFrame, y_test: 
         scores = mlflow.pyfunc.load_model(f"models:/{name}@{champion_alias}").predict(test_frame)
         champion_auc = float(roc_auc_score(y_test, np.asarray(scores)))
     decision = promotion_decision(auc, champion_auc, cfg.promote_margin, force, reason)
+    client.set_model_version_tag(name, version, "promotion", decision.reason)
+    faults.point("registry:decided")
     if decision.promote:
         client.set_registered_model_alias(name, champion_alias, version)
-    client.set_model_version_tag(name, version, "promotion", decision.reason)
+        faults.point("registry:champion")
     return decision
 
 

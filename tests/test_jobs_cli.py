@@ -152,6 +152,7 @@ def test_every_job_explains_its_flags(job, flags):
     ("watch", [], "--run-date YYYY-MM-DD is required"),
     ("train", ["--run-date", NIGHT.isoformat(), "--promote"], "--promote needs --reason"),
     ("train", ["--run-date", NIGHT.isoformat(), "--promote", "--reason", "   "], "--promote needs --reason"),
+    ("nightly", ["--run-date", NIGHT.isoformat(), "--retrain", "--promote"], "--promote needs --reason"),
 ])
 def test_a_job_refuses_bad_flags_with_exit_2_before_writing_anything(job, flags, message, tmp_path):
     lake, exports = tmp_path / "lake", tmp_path / "exports"

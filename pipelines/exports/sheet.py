@@ -34,6 +34,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from pipelines.core import faults
 from pipelines.core.timing import stage
 
 __all__ = ["Sheet", "neutralised", "to_csv_bytes", "to_xlsx_bytes", "safe_file_stem", "write_text_atomic",
@@ -233,6 +234,10 @@ def _write_bytes_atomic(path: Path, data: bytes) -> Path:
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
+            if faults.armed(f"file/{path.name}:during"):   # the crash tests: die with half a file written
+                handle.write(data[:len(data) // 2])
+                handle.flush()
+                faults.kill()
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -240,6 +245,7 @@ def _write_bytes_atomic(path: Path, data: bytes) -> Path:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+    faults.point(f"file/{path.name}:after")
     return path
 
 
@@ -271,7 +277,7 @@ def _write_court_files(tables: Mapping[str, pd.DataFrame], folder: Path, sheet: 
         written[court] = {kind: _write_bytes_atomic(_inside(root, f"{stems[court]}.{kind}"), data)
                           for kind, data in contents.items()}
     kept = {path.name.casefold() for paths in written.values() for path in paths.values()}
-    removed = _remove_stale_exports(root, kept)
+    removed = _remove_stale_exports(root, kept) + _remove_dead_temporaries(root)
     if removed:
         log.info("%s: removed %d stale file(s) from %s", sheet.name, len(removed), root)
     return written
@@ -297,6 +303,38 @@ def _remove_stale_exports(root: Path, kept_casefolded: set[str]) -> list[Path]:
         entry.unlink(missing_ok=True)
         removed.append(entry)
     return removed
+
+
+# `_write_bytes_atomic`'s temporary names: ".<name>.tmp-<writer's pid>-<8 hex digits>".
+_TEMPORARY = re.compile(r"\..+\.tmp-(\d+)-[0-9a-f]{8}")
+
+
+def _remove_dead_temporaries(root: Path) -> list[Path]:
+    """Remove the temporaries of writers that died before moving them into place (a killed night).
+
+    Only those whose process is gone: a temporary of a running writer is in flight. (Jobs that write
+    exports hold the lake's run lock, so a live one is rare; a pid reused since leaves its file for
+    a later night.)"""
+    removed = []
+    for entry in sorted(root.iterdir()):
+        match = _TEMPORARY.fullmatch(entry.name)
+        if match is None or not entry.is_file() or entry.is_symlink() or _is_running(int(match.group(1))):
+            continue
+        entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
+
+
+def _is_running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:      # another user's live process
+        return True
+    return True
 
 
 

@@ -3,24 +3,29 @@
 
 Content means every row of every Delta table, compared as a multiset: the columns that record when
 or in which attempt a row was written (`VOLATILE`) are left out, since a re-run writes them anew.
+The clerks' files are compared by their bytes (an XLSX by its parts, less the time it was saved), and
+the model registry by what its aliases mean (`registry_content`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pandas as pd
 from deltalake import DeltaTable
 from helpers.paths import ROOT
 
-__all__ = ["JOBS", "VOLATILE", "start_job", "finish", "run_job", "lake_content", "differences", "assert_killed"]
+__all__ = ["JOBS", "VOLATILE", "start_job", "finish", "run_job", "lake_content", "differences", "assert_killed",
+           "exports_content", "TEMPORARY", "registry_content"]
 
 JOBS = {"ingest": "jobs.ingest", "conform": "jobs.conform", "features": "jobs.build_features",
-        "train": "jobs.train", "score": "jobs.score", "nightly": "jobs.nightly"}
+        "train": "jobs.train", "score": "jobs.score", "export": "jobs.export", "nightly": "jobs.nightly"}
 # When and in which attempt a row was written: a re-run writes these anew.
 VOLATILE = {"ingested_at", "started_at", "finished_at", "run_id", "scored_at", "conformed_at", "computed_at"}
 # Tables whose rows are about attempts, not data: the run audit has a row per job run, killed ones included.
@@ -30,7 +35,9 @@ ATTEMPT_TABLES = {"monitor/runs"}
 def start_job(job: str, args: list[str], fault: str | None = None,
               extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     """`python -m jobs.<job> args` in a session of its own, so a fault's SIGKILL takes it and nothing else."""
-    env = {k: v for k, v in os.environ.items() if k not in ("ZHIXING_FAULT", "MLFLOW_TRACKING_URI")}
+    # No MLFLOW_* either: mlflow.set_tracking_uri/set_registry_uri export theirs to the environment, and an
+    # inherited MLFLOW_REGISTRY_URI would send the job's model to another lake's registry.
+    env = {k: v for k, v in os.environ.items() if k != "ZHIXING_FAULT" and not k.startswith("MLFLOW_")}
     env.update({"PYSPARK_PYTHON": sys.executable, **(extra_env or {})})   # the registry: the lake's own by default
     if fault:
         env["ZHIXING_FAULT"] = fault
@@ -104,3 +111,63 @@ def differences(expected: dict[str, pd.DataFrame], actual: dict[str, pd.DataFram
         except AssertionError as exc:
             found.append(f"{name}: {str(exc).splitlines()[0:6]}")
     return found
+
+
+# The exports' temporary names (pipelines/exports/sheet.py): ".<final name>.tmp-<pid>-<8 hex digits>".
+TEMPORARY = re.compile(r"\.(?P<final>.+)\.tmp-\d+-[0-9a-f]{8}")
+# Written into every XLSX: when it was saved (openpyxl stamps docProps/core.xml and the zip entries).
+XLSX_SAVE_TIME = "docProps/core.xml"
+
+
+def exports_content(folder: Path) -> dict[str, object]:
+    """Every file under `folder` by its relative path: its bytes, or for an XLSX its parts' bytes less
+    `XLSX_SAVE_TIME` (so two saves of one workbook are equal). Temporaries and dot-files included."""
+    files = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        name = path.relative_to(folder).as_posix()
+        if path.suffix == ".xlsx" and not TEMPORARY.fullmatch(path.name):
+            with zipfile.ZipFile(path) as workbook:
+                files[name] = {part: workbook.read(part) for part in sorted(workbook.namelist())
+                               if part != XLSX_SAVE_TIME}
+        else:
+            files[name] = path.read_bytes()
+    return files
+
+
+REGISTERED_NAME = "zhixing-execution-risk"      # conf/base.yaml model.registered_name
+REGISTRY_METRICS = ("test_", "baseline_test_auc")
+
+
+def registry_content(lake: Path) -> dict[str, dict]:
+    """What each alias of the lake's registry (`<lake>/_mlflow/mlflow.db`) means, by alias: the version's
+    training run parameters (a table by `<layer>/<table>`, whichever lake), its out-of-time metrics, its promotion tag
+    and status; and which aliases share a version. Version numbers are left out: a killed training
+    leaves its version behind, so a re-run's numbers differ from an uninterrupted one's."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    store = lake / "_mlflow" / "mlflow.db"
+    if not store.exists():                        # opening a store creates it: read, never write
+        return {}
+    client = MlflowClient(tracking_uri=f"sqlite:///{store}")
+    try:
+        aliases = client.get_registered_model(REGISTERED_NAME).aliases
+    except MlflowException:                       # no model registered yet
+        return {}
+    content = {"shared": sorted(sorted(a for a, v in aliases.items() if v == version) for version in set(aliases.values()))}
+    for alias, version in sorted(aliases.items()):
+        model = client.get_model_version(REGISTERED_NAME, version)
+        run = client.get_run(model.run_id).data
+        content[alias] = {
+            "params": {k: _lake_free(v) for k, v in run.params.items()},
+            "metrics": {k: round(v, 9) for k, v in run.metrics.items() if k.startswith(REGISTRY_METRICS)},
+            "promotion": model.tags.get("promotion"), "status": model.status}
+    return content
+
+
+def _lake_free(param: str) -> str:
+    """A parameter naming a table (`file:///.../lake/gold/case_features`) as `<lake>/gold/case_features`:
+    a copy of a lake holds the registry of the lake it was copied from."""
+    if param.startswith(("file:", "/")):
+        return "<lake>/" + "/".join(param.rstrip("/").split("/")[-2:])
+    return param
