@@ -70,3 +70,25 @@ def test_promotion_and_scoring_use_the_configured_aliases(settings):
     assert _aliases(settings) == {"production": second, "candidate": second}
     assert registry.load_champion(settings).version == second
     assert not (settings.mlflow_dir().parent / "mlruns").exists()   # artifacts beside the store, not in the cwd
+
+
+def test_the_decision_is_tagged_before_the_champion_alias_moves(settings, monkeypatch):
+    """A training that dies between the two registry calls leaves a decided version with its reason,
+    never a champion without one (the crash matrix kills a real job there: registry:decided)."""
+    from pipelines.core import faults
+
+    class Killed(Exception):
+        pass
+
+    def die_at(name):
+        if name == "registry:decided":
+            raise Killed(name)
+
+    test = pd.DataFrame({"label": [0, 1, 0, 1]})
+    first = _register(settings, None)
+    monkeypatch.setattr(faults, "point", die_at)
+    with pytest.raises(Killed):
+        registry.promote(settings, first, test, test["label"].to_numpy(), auc=1.0, force=False, reason=None)
+    client = mlflow.MlflowClient(registry.tracking_uri(settings))
+    assert "no champion" in client.get_model_version(settings.model.registered_name, first).tags["promotion"]
+    assert _aliases(settings) == {"candidate": first}          # decided and tagged; the champion alias not yet
