@@ -14,14 +14,13 @@ import io
 import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 from deltalake import DeltaTable
-from helpers.crash import finish
+from helpers.crash import run_job
 from helpers.paths import ROOT
 
 from pipelines.core.config import load_settings
@@ -68,14 +67,8 @@ def built(spark, tmp_path_factory) -> Built:
 
 
 def run_cli(job: str, *args: str, timeout: int = 1500) -> subprocess.CompletedProcess:
-    """`python -m jobs.<job> args` from the project root, as helpers.crash.start_job starts a job."""
-    # No MLFLOW_* either: mlflow.set_tracking_uri/set_registry_uri export theirs to the environment,
-    # and an inherited MLFLOW_REGISTRY_URI would register the job's model in another lake's registry.
-    env = {k: v for k, v in os.environ.items() if k != "ZHIXING_FAULT" and not k.startswith("MLFLOW_")}
-    env["PYSPARK_PYTHON"] = sys.executable
-    process = subprocess.Popen([sys.executable, "-m", f"jobs.{job}", *args], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT, start_new_session=True)
-    return finish(process, timeout)
+    """`python -m jobs.<job> args` from the project root, without a fault armed or an inherited MLflow URI."""
+    return run_job(job, list(args), timeout=timeout)
 
 
 def night_args(conf: Path, lake: Path, *more: str) -> list[str]:

@@ -24,8 +24,8 @@ from helpers.paths import ROOT
 __all__ = ["JOBS", "VOLATILE", "start_job", "finish", "run_job", "lake_content", "differences", "assert_killed",
            "exports_content", "TEMPORARY", "registry_content"]
 
-JOBS = {"ingest": "jobs.ingest", "conform": "jobs.conform", "features": "jobs.build_features",
-        "train": "jobs.train", "score": "jobs.score", "export": "jobs.export", "nightly": "jobs.nightly"}
+# A job's module is `jobs.<job>`, but for these short names.
+JOBS = {"features": "jobs.build_features"}
 # When and in which attempt a row was written: a re-run writes these anew.
 VOLATILE = {"ingested_at", "started_at", "finished_at", "run_id", "scored_at", "conformed_at", "computed_at"}
 # Tables whose rows are about attempts, not data: the run audit has a row per job run, killed ones included.
@@ -41,7 +41,7 @@ def start_job(job: str, args: list[str], fault: str | None = None,
     env.update({"PYSPARK_PYTHON": sys.executable, **(extra_env or {})})   # the registry: the lake's own by default
     if fault:
         env["ZHIXING_FAULT"] = fault
-    return subprocess.Popen([sys.executable, "-m", JOBS[job], *args], stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", JOBS.get(job, f"jobs.{job}"), *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT, start_new_session=True)
 
 
